@@ -1,0 +1,88 @@
+/* Kernel families and the per-ISA kernel table.
+ *
+ * Layers never name an ISA: they call through a cx_kernels table chosen once per
+ * model load (cx_kernels_select). Weights are packed with the table's tile sizes,
+ * so packing and microkernel always agree. Every family has a scalar version in
+ * src/kernels/scalar/, which is also what the tests compare the others with.
+ *
+ * Naming: cx_<dtype>_<op>_ukernel_<tile>__<isa>; the file name is the symbol
+ * without the cx_ prefix (f32-igemm-6x16-avx2.c holds cx_f32_igemm_ukernel_6x16__avx2).
+ */
+#ifndef CX_KERNELS_H
+#define CX_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Epilogue of the f32 GEMM family: y = clamp(acc + bias + residual, min, max).
+ * ReLU is min = 0, max = +inf; no clamp is -inf..+inf. residual is NULL or
+ * points at the tile's first element, rows r_stride floats apart, columns
+ * contiguous (same column index as C). */
+typedef struct cx_f32_params {
+    float min, max;
+    const float *residual;
+    size_t r_stride;
+} cx_f32_params;
+
+/* f32 indirect GEMM microkernel ("igemm", as in QNNPACK/XNNPACK).
+ * Computes rows [0, mr) (mr <= MR) and columns [0, nc) (any nc >= 1) of
+ *   C[i][j] = epilogue( W.bias[j] + sum_{t<ks} sum_{k<kc} a[t*MR + i][k] * W[t][k][j] )
+ * a: ks*MR row pointers, tap-major. Each points at kc readable floats; a
+ *    padding tap points at a zero row. Entries for rows i >= mr must still be
+ *    valid pointers (the driver repeats row mr-1); their results are discarded.
+ * w: packed by cx_f32_gemm_pack_weights with the same NR: for each NR-wide
+ *    panel of columns, NR biases then ks*kc*NR weights in (t, k, j) order;
+ *    columns past nc are zero-padded. The kernel walks panels for nc > NR.
+ * c: row i at c + i*c_stride; only the mr x nc block is written.
+ * The kernel reads no A float past a[..][kc-1] and no W float past the panels. */
+typedef void (*cx_f32_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                const float *const *a, const float *w,
+                                float *c, size_t c_stride, const cx_f32_params *p);
+
+/* Depthwise convolution, channels-last (one output pixel): for c < channels
+ *   out[c] = epilogue(bias[c] + sum_{t<ks} in[t][c] * w[t][c])
+ * in: ks pointers to rows of `channels` floats (padding taps point at zeros).
+ * w: bias[channels] then ks*channels weights, tap-major (unpacked layout). */
+typedef void (*cx_f32_dwconv_fn)(size_t channels, size_t ks, const float *const *in,
+                                 const float *w, float *out, const cx_f32_params *p);
+
+typedef struct cx_kernels {
+    const char *name;            /* "scalar", "avx2", "avx512" */
+    struct {
+        cx_f32_igemm_fn igemm;   /* full MR-row kernel; handles any mr <= MR */
+        uint32_t mr, nr;
+    } f32_gemm;
+    cx_f32_dwconv_fn f32_dwconv;
+} cx_kernels;
+
+/* Tables; each lives next to its kernels. An ISA compiled out leaves its
+ * table with NULL kernels and cx_kernels_available() false. */
+extern const cx_kernels cx_kernels_scalar;
+extern const cx_kernels cx_kernels_avx2;
+extern const cx_kernels cx_kernels_avx512;
+
+/* Picks a table. request NULL or "auto": CORTEX_ISA from the environment if
+ * set, else the best the CPU and OS support. "scalar" | "avx2" | "avx512"
+ * force one; NULL return with err filled when the CPU lacks it or the name is
+ * unknown. */
+const cx_kernels *cx_kernels_select(const char *request, char *err, size_t errlen);
+
+/* Whether this CPU (CPUID + XGETBV) can run a table's instructions. */
+int cx_kernels_available(const cx_kernels *k);
+
+/* Packs f32 conv/GEMM weights for the igemm family.
+ * w: (n, ks, kc) row-major: column j of the GEMM, tap t, input channel k
+ *    (a conv weight OIDHW permuted to O,DHW,I per group). bias: n floats or NULL.
+ * out: cx_f32_gemm_packed_size(n, kc, ks, nr) floats. */
+size_t cx_f32_gemm_packed_size(size_t n, size_t kc, size_t ks, size_t nr);
+void cx_f32_gemm_pack_weights(size_t n, size_t kc, size_t ks, size_t nr,
+                              const float *w, const float *bias, float *out);
+
+/* scalar kernels */
+void cx_f32_igemm_ukernel_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const float *const *a, const float *w,
+                                      float *c, size_t c_stride, const cx_f32_params *p);
+void cx_f32_dwconv_ukernel__scalar(size_t channels, size_t ks, const float *const *in,
+                                   const float *w, float *out, const cx_f32_params *p);
+
+#endif
