@@ -8,7 +8,7 @@ CC      := gcc
 endif
 OPT     ?= -O2
 CFLAGS  ?=
-BASE    := -std=c11 $(OPT) -g -Wall -Wextra -pthread -Iinclude -Isrc -D_GNU_SOURCE $(CFLAGS)
+BASE    := -std=c11 $(OPT) -g -Wall -Wextra -pthread -Iinclude -Isrc -Itests/support -D_GNU_SOURCE $(CFLAGS)
 AVX2F   := -mavx2 -mfma -mf16c
 AVX512F := $(AVX2F) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni
 LDLIBS  := -lpthread -lm

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "cxtest.h"
 
 #include <math.h>

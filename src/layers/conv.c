@@ -1,0 +1,246 @@
+/* N-d convolution over NDHWC activations.
+ *
+ * Two algorithms, chosen at create time:
+ *  - igemm: the indirect GEMM of QNNPACK/XNNPACK. Output pixels are the GEMM
+ *    rows (M), output channels of a group the columns (N), taps x input
+ *    channels the reduction. For each MR-row tile the driver builds MR*ks row
+ *    pointers into the input (padding taps point at a zero row) and calls the
+ *    table's microkernel, which walks packed weight panels. A 1x1 stride-1 conv
+ *    reads the input in place: its pointers are just the rows.
+ *  - dw: depthwise (groups == cin == cout), one output pixel per kernel call.
+ * Work is split into tasks (group, column block, row tile) so that consecutive
+ * tasks reuse the same packed weight block from L2. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/layers.h"
+#include "runtime/pool.h"
+
+/* Target bytes of packed weights one column block may span: about a quarter of
+ * a 512 KiB-1 MiB L2, so the block stays resident while row tiles stream past. */
+#define CX_CONV_BLOCK_BYTES (192 * 1024)
+
+cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx_conv_geom *g,
+                             bool relu, const float *w, const float *bias, const cx_kernels *kt)
+{
+    memset(c, 0, sizeof *c);
+    if (cin <= 0 || cout <= 0 || groups <= 0 || cin % groups || cout % groups) return CORTEX_ERR_SHAPE;
+    for (int i = 0; i < 3; i++)
+        if (g->k[i] <= 0 || g->s[i] <= 0 || g->p[i] < 0 || g->dil[i] <= 0) return CORTEX_ERR_SHAPE;
+    c->cin = cin;
+    c->cout = cout;
+    c->groups = groups;
+    c->g = *g;
+    c->ks = g->k[0] * g->k[1] * g->k[2];
+    c->kc = cin / groups;
+    c->nc = cout / groups;
+    c->min = relu ? 0.0f : -INFINITY;
+    c->max = INFINITY;
+    c->kt = kt;
+    const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, nc = (size_t)c->nc;
+
+    if (groups == cin && groups == cout && kt->f32_dwconv && groups > 1) {
+        c->algo = CX_CONV_DW;
+        c->packed = cx_alloc(((size_t)cout * (1 + ks)) * sizeof(float));
+        c->zero = cx_calloc((size_t)cout * sizeof(float));
+        if (!c->packed || !c->zero) { cx_conv_destroy(c); return CORTEX_ERR_NOMEM; }
+        for (int o = 0; o < cout; o++) {
+            c->packed[o] = bias ? bias[o] : 0.0f;
+            for (size_t t = 0; t < ks; t++) c->packed[cout + t * cout + o] = w[o * ks + t];
+        }
+        return CORTEX_OK;
+    }
+
+    c->algo = CX_CONV_IGEMM;
+    const size_t nr = kt->f32_gemm.nr;
+    c->group_stride = cx_f32_gemm_packed_size(nc, kc, ks, nr);
+    float *tmp = cx_alloc(nc * ks * kc * sizeof(float));
+    c->packed = cx_alloc(c->group_stride * (size_t)groups * sizeof(float));
+    c->zero = cx_calloc(kc * sizeof(float));
+    if (!tmp || !c->packed || !c->zero) { cx_free(tmp); cx_conv_destroy(c); return CORTEX_ERR_NOMEM; }
+    for (int gi = 0; gi < groups; gi++) {
+        /* PyTorch (o, k, t) -> GEMM (j, t, k): taps outer, channels inner, as NHWC rows are read */
+        for (size_t j = 0; j < nc; j++)
+            for (size_t k = 0; k < kc; k++)
+                for (size_t t = 0; t < ks; t++)
+                    tmp[(j * ks + t) * kc + k] = w[(((size_t)gi * nc + j) * kc + k) * ks + t];
+        cx_f32_gemm_pack_weights(nc, kc, ks, nr, tmp, bias ? bias + (size_t)gi * nc : NULL,
+                                 c->packed + (size_t)gi * c->group_stride);
+    }
+    cx_free(tmp);
+    return CORTEX_OK;
+}
+
+void cx_conv_destroy(cx_conv *c)
+{
+    cx_free(c->packed);
+    cx_free(c->zero);
+    c->packed = c->zero = NULL;
+}
+
+static int out_len(int in, int k, int s, int p, int dil)
+{
+    long span = (long)dil * (k - 1) + 1;
+    long num = (long)in + 2L * p - span;
+    if (num < 0) return 0;
+    return (int)(num / s + 1);
+}
+
+cortex_status cx_conv_out_dims(const cx_conv *c, cx_dims in, cx_dims *out)
+{
+    if (in.c != c->cin) return CORTEX_ERR_SHAPE;
+    const cx_conv_geom *g = &c->g;
+    cx_dims o = { in.n, out_len(in.d, g->k[0], g->s[0], g->p[0], g->dil[0]),
+                  out_len(in.h, g->k[1], g->s[1], g->p[1], g->dil[1]),
+                  out_len(in.w, g->k[2], g->s[2], g->p[2], g->dil[2]), c->cout };
+    if (o.n <= 0 || o.d <= 0 || o.h <= 0 || o.w <= 0) return CORTEX_ERR_SHAPE;
+    *out = o;
+    return CORTEX_OK;
+}
+
+size_t cx_conv_scratch_bytes(const cx_conv *c)
+{
+    size_t rows = c->algo == CX_CONV_DW ? 1 : c->kt->f32_gemm.mr;
+    return rows * (size_t)c->ks * sizeof(float *);
+}
+
+uint64_t cx_conv_macs(const cx_conv *c, cx_dims out)
+{
+    return (uint64_t)out.n * out.d * out.h * out.w * (uint64_t)c->cout * c->kc * c->ks;
+}
+
+typedef struct conv_job {
+    const cx_conv *c;
+    cx_dims in, out;
+    const float *x;
+    float *y;
+    const float *res;
+    cx_scratch *scratch;
+    size_t m, mtiles, nblk, nblocks;  /* igemm: rows, row tiles, columns per block, blocks per group */
+    bool pointwise;                   /* 1x1, stride 1, no padding: rows read in place */
+} conv_job;
+
+/* Row pointers of tap t for output pixel m (channel offset applied by caller). */
+static inline const float *tap_ptr(const conv_job *j, size_t m, int kd, int kh, int kw)
+{
+    const cx_conv *c = j->c;
+    const cx_dims o = j->out, in = j->in;
+    size_t ow = m % (size_t)o.w, r = m / (size_t)o.w;
+    size_t oh = r % (size_t)o.h; r /= (size_t)o.h;
+    size_t od = r % (size_t)o.d, n = r / (size_t)o.d;
+    long id = (long)od * c->g.s[0] - c->g.p[0] + (long)kd * c->g.dil[0];
+    long ih = (long)oh * c->g.s[1] - c->g.p[1] + (long)kh * c->g.dil[1];
+    long iw = (long)ow * c->g.s[2] - c->g.p[2] + (long)kw * c->g.dil[2];
+    if (id < 0 || id >= in.d || ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) return NULL;
+    return j->x + ((((size_t)n * in.d + (size_t)id) * in.h + (size_t)ih) * in.w + (size_t)iw) * in.c;
+}
+
+static void igemm_task(void *arg, size_t task, int worker)
+{
+    const conv_job *j = arg;
+    const cx_conv *c = j->c;
+    const size_t MR = c->kt->f32_gemm.mr, NR = c->kt->f32_gemm.nr;
+    const size_t ks = (size_t)c->ks, kc = (size_t)c->kc;
+    size_t mt = task % j->mtiles, rest = task / j->mtiles;
+    size_t nb = rest % j->nblocks, gi = rest / j->nblocks;
+    size_t m0 = mt * MR, mr = CX_MIN(MR, j->m - m0);
+    size_t n0 = nb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)c->nc - n0);
+    const float **ind = j->scratch[worker].p;
+    const size_t choff = gi * kc;
+
+    if (j->pointwise) {
+        for (size_t i = 0; i < MR; i++) {
+            size_t m = m0 + CX_MIN(i, mr - 1);
+            ind[i] = j->x + m * (size_t)c->cin + choff;
+        }
+    } else {
+        size_t t = 0;
+        for (int kd = 0; kd < c->g.k[0]; kd++)
+            for (int kh = 0; kh < c->g.k[1]; kh++)
+                for (int kw = 0; kw < c->g.k[2]; kw++, t++)
+                    for (size_t i = 0; i < MR; i++) {
+                        const float *p = tap_ptr(j, m0 + CX_MIN(i, mr - 1), kd, kh, kw);
+                        ind[t * MR + i] = p ? p + choff : c->zero;
+                    }
+    }
+    const size_t cout = (size_t)c->cout;
+    const size_t col = gi * (size_t)c->nc + n0;
+    cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout };
+    const float *w = c->packed + gi * c->group_stride + (n0 / NR) * NR * (1 + ks * kc);
+    c->kt->f32_gemm.igemm(mr, ncols, kc, ks, ind, w, j->y + m0 * cout + col, cout, &p);
+}
+
+static void dw_task(void *arg, size_t row, int worker)
+{
+    const conv_job *j = arg;
+    const cx_conv *c = j->c;
+    const float **ind = j->scratch[worker].p;
+    const size_t C = (size_t)c->cout;
+    for (size_t ow = 0; ow < (size_t)j->out.w; ow++) {
+        size_t m = row * (size_t)j->out.w + ow, t = 0;
+        for (int kd = 0; kd < c->g.k[0]; kd++)
+            for (int kh = 0; kh < c->g.k[1]; kh++)
+                for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
+                    const float *p = tap_ptr(j, m, kd, kh, kw);
+                    ind[t] = p ? p : c->zero;
+                }
+        cx_f32_params p = { c->min, c->max, j->res ? j->res + m * C : NULL, C };
+        c->kt->f32_dwconv(C, (size_t)c->ks, ind, c->packed, j->y + m * C, &p);
+    }
+}
+
+void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, float *y,
+                 const float *residual, cortex_pool *pool, cx_scratch *scratch)
+{
+    conv_job j = { .c = c, .in = in, .out = out, .x = x, .y = y, .res = residual, .scratch = scratch };
+    if (c->algo == CX_CONV_DW) {
+        cx_parallel(pool, dw_task, &j, (size_t)out.n * out.d * out.h);
+        return;
+    }
+    const size_t MR = c->kt->f32_gemm.mr, NR = c->kt->f32_gemm.nr;
+    const cx_conv_geom *g = &c->g;
+    j.pointwise = c->ks == 1 && g->s[0] == 1 && g->s[1] == 1 && g->s[2] == 1 &&
+                  g->p[0] == 0 && g->p[1] == 0 && g->p[2] == 0;
+    j.m = (size_t)out.n * out.d * out.h * out.w;
+    j.mtiles = CX_DIV_UP(j.m, MR);
+    size_t panel_bytes = NR * (1 + (size_t)c->ks * c->kc) * sizeof(float);
+    size_t panels = CX_MAX((size_t)1, CX_CONV_BLOCK_BYTES / panel_bytes);
+    j.nblk = CX_MIN(panels * NR, CX_ROUND_UP((size_t)c->nc, NR));
+    j.nblocks = CX_DIV_UP((size_t)c->nc, j.nblk);
+    cx_parallel(pool, igemm_task, &j, (size_t)c->groups * j.nblocks * j.mtiles);
+}
+
+void cx_conv_ref(int cin, int cout, int groups, const cx_conv_geom *g, const float *w,
+                 const float *bias, float min, float max, cx_dims in, const float *x,
+                 cx_dims out, float *y, const float *residual)
+{
+    const int kc = cin / groups, nc = cout / groups;
+    const int ks = g->k[0] * g->k[1] * g->k[2];
+    for (int n = 0; n < out.n; n++)
+        for (int od = 0; od < out.d; od++)
+            for (int oh = 0; oh < out.h; oh++)
+                for (int ow = 0; ow < out.w; ow++) {
+                    size_t m = (((size_t)n * out.d + od) * out.h + oh) * out.w + ow;
+                    for (int o = 0; o < cout; o++) {
+                        int gi = o / nc;
+                        double acc = bias ? bias[o] : 0.0;
+                        for (int kd = 0; kd < g->k[0]; kd++)
+                            for (int kh = 0; kh < g->k[1]; kh++)
+                                for (int kw = 0; kw < g->k[2]; kw++) {
+                                    int id = od * g->s[0] - g->p[0] + kd * g->dil[0];
+                                    int ih = oh * g->s[1] - g->p[1] + kh * g->dil[1];
+                                    int iw = ow * g->s[2] - g->p[2] + kw * g->dil[2];
+                                    if (id < 0 || id >= in.d || ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) continue;
+                                    const float *xp = x + ((((size_t)n * in.d + id) * in.h + ih) * in.w + iw) * in.c + gi * kc;
+                                    int t = (kd * g->k[1] + kh) * g->k[2] + kw;
+                                    for (int k = 0; k < kc; k++)
+                                        acc += (double)xp[k] * w[((size_t)o * kc + k) * ks + t];
+                                }
+                        if (residual) acc += residual[m * cout + o];
+                        float v = (float)acc;
+                        v = v < min ? min : v;
+                        y[m * cout + o] = v > max ? max : v;
+                    }
+                }
+}

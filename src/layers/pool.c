@@ -1,0 +1,143 @@
+/* Max / average pooling (N-d, NDHWC), global average pooling, elementwise add,
+ * and the NCHW -> NDHWC conversion at the model input. The inner loops run over
+ * contiguous channels, which the compiler vectorises. */
+#include <math.h>
+#include <string.h>
+
+#include "layers/layers.h"
+#include "runtime/pool.h"
+
+/* PyTorch's pooling output size, ceil_mode included: a last window must start
+ * inside the input or the left padding. */
+static int pool_len(int in, int k, int s, int p, bool ceil_mode)
+{
+    long num = (long)in + 2L * p - k;
+    if (num < 0) return 0;
+    long o = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
+    if (ceil_mode && (o - 1) * s >= (long)in + p) o--;
+    return (int)o;
+}
+
+cortex_status cx_pool_out_dims(const cx_pool_desc *p, cx_dims in, cx_dims *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (p->k[i] <= 0 || p->s[i] <= 0 || p->p[i] < 0 || p->p[i] * 2 > p->k[i]) return CORTEX_ERR_SHAPE;
+    cx_dims o = { in.n, pool_len(in.d, p->k[0], p->s[0], p->p[0], p->ceil_mode),
+                  pool_len(in.h, p->k[1], p->s[1], p->p[1], p->ceil_mode),
+                  pool_len(in.w, p->k[2], p->s[2], p->p[2], p->ceil_mode), in.c };
+    if (o.d <= 0 || o.h <= 0 || o.w <= 0) return CORTEX_ERR_SHAPE;
+    *out = o;
+    return CORTEX_OK;
+}
+
+typedef struct pool_job {
+    const cx_pool_desc *p;
+    cx_dims in, out;
+    const float *x;
+    float *y;
+    bool is_max;
+} pool_job;
+
+static void pool_row(void *arg, size_t row, int worker)
+{
+    (void)worker;
+    const pool_job *j = arg;
+    const cx_pool_desc *p = j->p;
+    const cx_dims in = j->in, out = j->out;
+    const size_t C = (size_t)in.c;
+    size_t oh = row % (size_t)out.h, r = row / (size_t)out.h;
+    size_t od = r % (size_t)out.d, n = r / (size_t)out.d;
+    for (int ow = 0; ow < out.w; ow++) {
+        float *yp = j->y + (row * (size_t)out.w + (size_t)ow) * C;
+        /* window in padded coordinates, clipped to the padded extent (count_include_pad divisor) */
+        int s0[3], e0[3], s1[3], e1[3];
+        const int o3[3] = { (int)od, (int)oh, ow }, i3[3] = { in.d, in.h, in.w };
+        for (int a = 0; a < 3; a++) {
+            s0[a] = o3[a] * p->s[a] - p->p[a];
+            e0[a] = CX_MIN(s0[a] + p->k[a], i3[a] + p->p[a]);
+            s1[a] = CX_MAX(s0[a], 0);
+            e1[a] = CX_MIN(e0[a], i3[a]);
+        }
+        if (j->is_max) for (size_t c = 0; c < C; c++) yp[c] = -INFINITY;
+        else memset(yp, 0, C * sizeof(float));
+        for (int d = s1[0]; d < e1[0]; d++)
+            for (int h = s1[1]; h < e1[1]; h++)
+                for (int w = s1[2]; w < e1[2]; w++) {
+                    const float *xp = j->x + ((((size_t)n * in.d + d) * in.h + h) * in.w + w) * C;
+                    if (j->is_max)
+                        for (size_t c = 0; c < C; c++) yp[c] = xp[c] > yp[c] ? xp[c] : yp[c];
+                    else
+                        for (size_t c = 0; c < C; c++) yp[c] += xp[c];
+                }
+        if (!j->is_max) {
+            long cnt = p->count_include_pad
+                ? (long)(e0[0] - s0[0]) * (e0[1] - s0[1]) * (e0[2] - s0[2])
+                : (long)(e1[0] - s1[0]) * (e1[1] - s1[1]) * (e1[2] - s1[2]);
+            float inv = cnt > 0 ? 1.0f / (float)cnt : 0.0f;
+            for (size_t c = 0; c < C; c++) yp[c] *= inv;
+        }
+    }
+}
+
+void cx_maxpool_run(const cx_pool_desc *p, cx_dims in, const float *x, cx_dims out, float *y, cortex_pool *pool)
+{
+    pool_job j = { p, in, out, x, y, true };
+    cx_parallel(pool, pool_row, &j, (size_t)out.n * out.d * out.h);
+}
+
+void cx_avgpool_run(const cx_pool_desc *p, cx_dims in, const float *x, cx_dims out, float *y, cortex_pool *pool)
+{
+    pool_job j = { p, in, out, x, y, false };
+    cx_parallel(pool, pool_row, &j, (size_t)out.n * out.d * out.h);
+}
+
+typedef struct gap_job { cx_dims in; const float *x; float *y; } gap_job;
+
+static void gap_task(void *arg, size_t n, int worker)
+{
+    (void)worker;
+    const gap_job *j = arg;
+    const size_t C = (size_t)j->in.c, S = (size_t)j->in.d * j->in.h * j->in.w;
+    float *yp = j->y + n * C;
+    const float *xp = j->x + n * S * C;
+    /* accumulate in double: a 3-D net's last map has few pixels, but be exact anyway */
+    for (size_t c = 0; c < C; c++) {
+        double acc = 0;
+        for (size_t s = 0; s < S; s++) acc += xp[s * C + c];
+        yp[c] = (float)(acc / (double)S);
+    }
+}
+
+void cx_gap_run(cx_dims in, const float *x, float *y, cortex_pool *pool)
+{
+    gap_job j = { in, x, y };
+    cx_parallel(pool, gap_task, &j, (size_t)in.n);
+}
+
+typedef struct add_job { size_t n; const float *a, *b; float *y; bool relu; } add_job;
+#define ADD_CHUNK 16384
+
+static void add_task(void *arg, size_t i, int worker)
+{
+    (void)worker;
+    const add_job *j = arg;
+    size_t s = i * ADD_CHUNK, e = CX_MIN(s + ADD_CHUNK, j->n);
+    for (size_t k = s; k < e; k++) {
+        float v = j->a[k] + j->b[k];
+        j->y[k] = (j->relu && v < 0.0f) ? 0.0f : v;
+    }
+}
+
+void cx_add_run(size_t n, const float *a, const float *b, float *y, bool relu, cortex_pool *pool)
+{
+    add_job j = { n, a, b, y, relu };
+    cx_parallel(pool, add_task, &j, CX_DIV_UP(n, ADD_CHUNK));
+}
+
+void cx_nchw_to_ndhwc(cx_dims d, const float *x, float *y)
+{
+    const size_t S = (size_t)d.d * d.h * d.w, C = (size_t)d.c;
+    for (size_t n = 0; n < (size_t)d.n; n++)
+        for (size_t c = 0; c < C; c++)
+            for (size_t s = 0; s < S; s++) y[(n * S + s) * C + c] = x[(n * C + c) * S + s];
+}

@@ -1,0 +1,329 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/builder.h"
+
+void cx_builder_init(cx_builder *b, cx_build_mode mode, cx_graph *g)
+{
+    memset(b, 0, sizeof *b);
+    b->mode = mode;
+    b->g = g;
+    b->bn_eps = 1e-5;
+}
+
+void cx_builder_free(cx_builder *b)
+{
+    free(b->used);
+    b->used = NULL;
+}
+
+int cx_b_fail(cx_builder *b, cortex_status st, const char *fmt, ...)
+{
+    if (b->st == CORTEX_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(b->err, sizeof b->err, fmt, ap);
+        va_end(ap);
+        b->st = st;
+    }
+    return -1;
+}
+
+bool cx_b_ok(const cx_builder *b) { return b->st == CORTEX_OK; }
+
+static size_t src_count(const cx_builder *b)
+{
+    return b->mode == CX_BUILD_CONVERT ? b->sd->count : cx_ctx_tensor_count(b->ctx);
+}
+
+static bool ensure_used(cx_builder *b)
+{
+    if (!b->used) b->used = calloc(src_count(b) + 1, sizeof(bool));
+    return b->used != NULL;
+}
+
+/* A source tensor as float32: shape and data. Marks it used. */
+typedef struct src_t { int ndim; const int64_t *shape; const float *data; size_t numel; } src_t;
+
+static bool fetch(cx_builder *b, const char *name, src_t *t, bool required)
+{
+    if (!ensure_used(b)) { cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory"); return false; }
+    if (b->mode == CX_BUILD_CONVERT) {
+        const cx_ftensor *f = cx_tdict_find(b->sd, name);
+        if (f) {
+            b->used[f - b->sd->items] = true;
+            *t = (src_t){ f->ndim, f->shape, f->data, f->numel };
+            return true;
+        }
+    } else {
+        const cx_ctx_tensor *f = cx_ctx_find(b->ctx, name);
+        if (f) {
+            for (size_t i = 0; i < cx_ctx_tensor_count(b->ctx); i++)
+                if (cx_ctx_tensor_at(b->ctx, i) == f) b->used[i] = true;
+            if (f->dtype != CX_F32) {
+                cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "tensor '%s' has dtype %s, expected float32",
+                          name, cx_dtype_name(f->dtype));
+                return false;
+            }
+            *t = (src_t){ f->ndim, f->shape, f->data, f->numel };
+            return true;
+        }
+    }
+    if (required) cx_b_fail(b, CORTEX_ERR_SHAPE, "missing tensor '%s'", name);
+    return false;
+}
+
+bool cx_b_has(const cx_builder *b, const char *name)
+{
+    if (b->mode == CX_BUILD_CONVERT) return cx_tdict_find(b->sd, name) != NULL;
+    return cx_ctx_find(b->ctx, name) != NULL;
+}
+
+static void shape_str(char *buf, size_t n, int ndim, const int64_t *shape)
+{
+    size_t o = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && o < n; i++)
+        o += (size_t)snprintf(buf + o, n - o, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (o < n) snprintf(buf + o, n - o, "]");
+}
+
+static bool check_vec(cx_builder *b, const char *name, const src_t *t, int64_t len)
+{
+    if (t->ndim == 1 && t->shape[0] == len) return true;
+    char s[128];
+    shape_str(s, sizeof s, t->ndim, t->shape);
+    cx_b_fail(b, CORTEX_ERR_SHAPE, "tensor '%s' has shape %s, expected [%lld]", name, s, (long long)len);
+    return false;
+}
+
+int cx_b_input(cx_builder *b, int channels)
+{
+    if (!cx_b_ok(b)) return -1;
+    int v = cx_graph_add_value(b->g, channels);
+    if (v < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    b->g->input = v;
+    return v;
+}
+
+static int in_channels(cx_builder *b, int x)
+{
+    if (x < 0 || x >= b->g->n_vals) { cx_b_fail(b, CORTEX_ERR_INTERNAL, "bad value id %d", x); return -1; }
+    return b->g->val_c[x];
+}
+
+/* Adds the conv node (LOAD) or writes folded tensors (CONVERT). */
+static int emit_conv(cx_builder *b, int x, const char *name, int cin, int cout, int groups,
+                     const cx_conv_geom *geo, const float *w, const float *bias, const int64_t *wshape,
+                     int wndim, int residual, bool relu)
+{
+    b->params += (uint64_t)cout * (uint64_t)(cin / groups) * (uint64_t)(geo->k[0] * geo->k[1] * geo->k[2]) + (uint64_t)cout;
+    int y = cx_graph_add_value(b->g, cout);
+    if (y < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    char key[320];
+    if (b->mode == CX_BUILD_CONVERT) {
+        snprintf(key, sizeof key, "%s.weight", name);
+        if (cx_ctx_writer_add_tensor(b->w, key, CX_F32, wndim, wshape, w) != CORTEX_OK)
+            return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory writing '%s'", key);
+        int64_t bs[1] = { cout };
+        snprintf(key, sizeof key, "%s.bias", name);
+        if (cx_ctx_writer_add_tensor(b->w, key, CX_F32, 1, bs, bias) != CORTEX_OK)
+            return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory writing '%s'", key);
+    } else {
+        cx_node *n = cx_graph_add_node(b->g, CX_OP_CONV, name);
+        if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+        n->in = x;
+        n->in2 = residual;
+        n->out = y;
+        cortex_status st = cx_conv_create(&n->conv, cin, cout, groups, geo, relu, w, bias, b->kt);
+        if (st != CORTEX_OK) return cx_b_fail(b, st, "conv '%s': cannot create (%s)", name, cortex_status_str(st));
+    }
+    b->convs_done++;
+    if (b->progress) b->progress(b->progress_ctx, b->convs_done);
+    return y;
+}
+
+int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
+              const int stride[3], const int pad[3], int residual, bool relu)
+{
+    if (!cx_b_ok(b)) return -1;
+    int cin = in_channels(b, x);
+    if (cin < 0) return -1;
+    char key[320];
+    src_t w;
+    snprintf(key, sizeof key, "%s.weight", conv);
+    if (!fetch(b, key, &w, true)) return -1;
+    const int spatial = b->g->spatial;
+    char s[128];
+    shape_str(s, sizeof s, w.ndim, w.shape);
+    if (w.ndim != spatial + 2)
+        return cx_b_fail(b, CORTEX_ERR_SHAPE, "tensor '%s' has shape %s, expected a %d-D conv weight", key, s, spatial + 2);
+    int64_t kk[3] = { 1, w.shape[2], w.shape[3] };
+    if (spatial == 3) { kk[0] = w.shape[2]; kk[1] = w.shape[3]; kk[2] = w.shape[4]; }
+    for (int i = 0; i < 3; i++)
+        if (kk[i] != k[i])
+            return cx_b_fail(b, CORTEX_ERR_SHAPE, "tensor '%s' has shape %s: kernel %dx%dx%d expected", key, s, k[0], k[1], k[2]);
+    int64_t cout = w.shape[0], cpg = w.shape[1];
+    if (cout <= 0 || cout > (1 << 20) || cpg <= 0 || cin % cpg != 0 || cout % (cin / cpg) != 0)
+        return cx_b_fail(b, CORTEX_ERR_SHAPE,
+                         "tensor '%s' has shape %s, which does not fit %d input channels", key, s, cin);
+    int groups = (int)(cin / cpg);
+    if (residual >= 0 && b->g->val_c[residual] != cout)
+        return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': residual has %d channels, conv makes %lld",
+                         conv, b->g->val_c[residual], (long long)cout);
+    cx_conv_geom geo;
+    for (int i = 0; i < 3; i++) { geo.k[i] = k[i]; geo.s[i] = stride[i]; geo.p[i] = pad[i]; geo.dil[i] = 1; }
+
+    if (b->mode == CX_BUILD_LOAD) {
+        src_t bias;
+        snprintf(key, sizeof key, "%s.bias", conv);
+        if (!fetch(b, key, &bias, true) || !check_vec(b, key, &bias, cout)) return -1;
+        return emit_conv(b, x, conv, cin, (int)cout, groups, &geo, w.data, bias.data, w.shape, w.ndim, residual, relu);
+    }
+
+    /* CONVERT: fold BN (or take the conv's own bias) */
+    float *fw = cx_alloc(w.numel * sizeof(float));
+    float *fb = cx_alloc((size_t)cout * sizeof(float));
+    if (!fw || !fb) { cx_free(fw); cx_free(fb); return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory"); }
+    src_t cb = { 0 };
+    snprintf(key, sizeof key, "%s.bias", conv);
+    bool has_cb = cx_b_has(b, key) && fetch(b, key, &cb, true) && check_vec(b, key, &cb, cout);
+    const size_t per_o = w.numel / (size_t)cout;
+    if (bn) {
+        src_t g, be, mu, var;
+        const char *parts[4] = { "weight", "bias", "running_mean", "running_var" };
+        src_t *dst[4] = { &g, &be, &mu, &var };
+        for (int i = 0; i < 4; i++) {
+            snprintf(key, sizeof key, "%s.%s", bn, parts[i]);
+            if (!fetch(b, key, dst[i], true) || !check_vec(b, key, dst[i], cout)) goto fail;
+        }
+        for (int64_t o = 0; o < cout; o++) {
+            if (!(var.data[o] >= 0.0f)) {
+                cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s.running_var'[%lld] is %g (must be >= 0)", bn, (long long)o, var.data[o]);
+                goto fail;
+            }
+            double sc = (double)g.data[o] / sqrt((double)var.data[o] + b->bn_eps);
+            for (size_t i = 0; i < per_o; i++) fw[o * per_o + i] = (float)(w.data[o * per_o + i] * sc);
+            double cbias = has_cb ? cb.data[o] : 0.0;
+            fb[o] = (float)((cbias - mu.data[o]) * sc + be.data[o]);
+        }
+    } else {
+        memcpy(fw, w.data, w.numel * sizeof(float));
+        for (int64_t o = 0; o < cout; o++) fb[o] = has_cb ? cb.data[o] : 0.0f;
+    }
+    if (!cx_b_ok(b)) goto fail;
+    int y = emit_conv(b, x, conv, cin, (int)cout, groups, &geo, fw, fb, w.shape, w.ndim, residual, relu);
+    cx_free(fw);
+    cx_free(fb);
+    return y;
+fail:
+    cx_free(fw);
+    cx_free(fb);
+    return -1;
+}
+
+static int add_pool(cx_builder *b, cx_opkind op, int x, const char *name, const int k[3],
+                    const int s[3], const int p[3], bool ceil_mode, bool cip)
+{
+    if (!cx_b_ok(b)) return -1;
+    int c = in_channels(b, x);
+    if (c < 0) return -1;
+    int y = cx_graph_add_value(b->g, c);
+    if (y < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    if (b->mode == CX_BUILD_CONVERT) return y;
+    cx_node *n = cx_graph_add_node(b->g, op, name);
+    if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    n->in = x;
+    n->out = y;
+    if (k) for (int i = 0; i < 3; i++) { n->pool.k[i] = k[i]; n->pool.s[i] = s[i]; n->pool.p[i] = p[i]; }
+    n->pool.ceil_mode = ceil_mode;
+    n->pool.count_include_pad = cip;
+    return y;
+}
+
+int cx_b_maxpool(cx_builder *b, int x, const char *name, const int k[3], const int s[3],
+                 const int p[3], bool ceil_mode)
+{
+    return add_pool(b, CX_OP_MAXPOOL, x, name, k, s, p, ceil_mode, false);
+}
+
+int cx_b_gap(cx_builder *b, int x, const char *name)
+{
+    return add_pool(b, CX_OP_GAP, x, name, NULL, NULL, NULL, false, false);
+}
+
+int cx_b_add(cx_builder *b, int x, int y, const char *name, bool relu)
+{
+    if (!cx_b_ok(b)) return -1;
+    int c = in_channels(b, x), c2 = in_channels(b, y);
+    if (c < 0 || c2 < 0) return -1;
+    if (c != c2) return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': adding %d and %d channels", name, c, c2);
+    int z = cx_graph_add_value(b->g, c);
+    if (z < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    if (b->mode == CX_BUILD_CONVERT) return z;
+    cx_node *n = cx_graph_add_node(b->g, CX_OP_ADD, name);
+    if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    n->in = x;
+    n->in2 = y;
+    n->out = z;
+    n->relu = relu;
+    return z;
+}
+
+int cx_b_fc(cx_builder *b, int x, const char *name)
+{
+    if (!cx_b_ok(b)) return -1;
+    int cin = in_channels(b, x);
+    if (cin < 0) return -1;
+    char key[320];
+    src_t w, bias;
+    snprintf(key, sizeof key, "%s.weight", name);
+    if (!fetch(b, key, &w, true)) return -1;
+    if (w.ndim != 2 || w.shape[1] != cin || w.shape[0] <= 0 || w.shape[0] > (1 << 24)) {
+        char s[128];
+        shape_str(s, sizeof s, w.ndim, w.shape);
+        return cx_b_fail(b, CORTEX_ERR_SHAPE, "tensor '%s' has shape %s, expected [classes, %d]", key, s, cin);
+    }
+    int cout = (int)w.shape[0];
+    snprintf(key, sizeof key, "%s.bias", name);
+    if (!fetch(b, key, &bias, true) || !check_vec(b, key, &bias, cout)) return -1;
+    /* the fc is a 1x1x1 conv on the pooled 1x1x1 map */
+    cx_conv_geom geo = { { 1, 1, 1 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 } };
+    if (b->mode == CX_BUILD_CONVERT) {
+        /* written as stored: fc.weight (classes, C), fc.bias */
+        b->params += (uint64_t)cout * (uint64_t)cin + (uint64_t)cout;
+        int y = cx_graph_add_value(b->g, cout);
+        if (y < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+        snprintf(key, sizeof key, "%s.weight", name);
+        if (cx_ctx_writer_add_tensor(b->w, key, CX_F32, 2, w.shape, w.data) != CORTEX_OK)
+            return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+        snprintf(key, sizeof key, "%s.bias", name);
+        if (cx_ctx_writer_add_tensor(b->w, key, CX_F32, 1, bias.shape, bias.data) != CORTEX_OK)
+            return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+        return y;
+    }
+    return emit_conv(b, x, name, cin, cout, 1, &geo, w.data, bias.data, w.shape, 2, -1, false);
+}
+
+cortex_status cx_b_finish(cx_builder *b, int output)
+{
+    if (!cx_b_ok(b)) return b->st;
+    if (output < 0) return cx_b_fail(b, CORTEX_ERR_INTERNAL, "arch produced no output"), b->st;
+    if (!ensure_used(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory"), b->st;
+    b->g->output = output;
+    size_t n = src_count(b), unused = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!b->used[i]) {
+            const char *nm = b->mode == CX_BUILD_CONVERT ? b->sd->items[i].name : cx_ctx_tensor_at(b->ctx, i)->name;
+            if (!first) first = nm;
+            unused++;
+        }
+    if (unused) {
+        cx_b_fail(b, CORTEX_ERR_SHAPE, "unexpected key '%s'%s (%zu tensor%s not used by this arch)", first,
+                  unused > 1 ? " and others" : "", unused, unused > 1 ? "s" : "");
+        return b->st;
+    }
+    return CORTEX_OK;
+}

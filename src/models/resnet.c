@@ -1,0 +1,141 @@
+/* ResNet family as torchvision builds it (v1.5: the stride of a bottleneck is on
+ * its 3x3 conv), covering resnet18/34/50/101/152, resnext*_32x*d (grouped 3x3;
+ * the groups come from the weight shape) and wide_resnet*_2 (wider bottleneck
+ * mid-width, also read from shapes). State_dict keys are torchvision's. */
+#include <stdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "models/models.h"
+
+static const int K1[3] = { 1, 1, 1 }, K3[3] = { 1, 3, 3 }, K7[3] = { 1, 7, 7 };
+static const int P0[3] = { 0, 0, 0 }, P1[3] = { 0, 1, 1 }, P3[3] = { 0, 3, 3 };
+static const int S1[3] = { 1, 1, 1 }, S2[3] = { 1, 2, 2 };
+
+static int block(cx_builder *b, const cx_arch *a, int x, int stage, int idx, int stride)
+{
+    char pre[64], c1[96], c2[96], c3[96], n1[96], n2[96], n3[96], d0[96], d1[96], dk[128];
+    snprintf(pre, sizeof pre, "layer%d.%d", stage, idx);
+    snprintf(c1, sizeof c1, "%s.conv1", pre);
+    snprintf(c2, sizeof c2, "%s.conv2", pre);
+    snprintf(c3, sizeof c3, "%s.conv3", pre);
+    snprintf(n1, sizeof n1, "%s.bn1", pre);
+    snprintf(n2, sizeof n2, "%s.bn2", pre);
+    snprintf(n3, sizeof n3, "%s.bn3", pre);
+    snprintf(d0, sizeof d0, "%s.downsample.0", pre);
+    snprintf(d1, sizeof d1, "%s.downsample.1", pre);
+    snprintf(dk, sizeof dk, "%s.weight", d0);
+    const int *s = stride == 2 ? S2 : S1;
+
+    /* torchvision adds a downsample exactly when the shape changes; a checkpoint
+     * without one where it is needed fails later on the residual's channels */
+    int identity = x;
+    if (cx_b_has(b, dk)) identity = cx_b_conv(b, x, d0, d1, K1, s, P0, -1, false);
+    else if (stride != 1) return cx_b_fail(b, CORTEX_ERR_SHAPE, "missing tensor '%s' (block %s has stride 2)", dk, pre);
+
+    if (a->bottleneck) {
+        int y = cx_b_conv(b, x, c1, n1, K1, S1, P0, -1, true);
+        y = cx_b_conv(b, y, c2, n2, K3, s, P1, -1, true);
+        return cx_b_conv(b, y, c3, n3, K1, S1, P0, identity, true);
+    }
+    int y = cx_b_conv(b, x, c1, n1, K3, s, P1, -1, true);
+    return cx_b_conv(b, y, c2, n2, K3, S1, P1, identity, true);
+}
+
+int cx_build_resnet(cx_builder *b, const cx_arch *a)
+{
+    b->bn_eps = a->bn_eps;
+    int x = cx_b_input(b, 3);
+    x = cx_b_conv(b, x, "conv1", "bn1", K7, S2, P3, -1, true);
+    const int mk[3] = { 1, 3, 3 };
+    x = cx_b_maxpool(b, x, "maxpool", mk, S2, P1, false);
+    for (int st = 0; st < 4; st++)
+        for (int i = 0; i < a->depths[st]; i++)
+            x = block(b, a, x, st + 1, i, (st > 0 && i == 0) ? 2 : 1);
+    x = cx_b_gap(b, x, "avgpool");
+    return cx_b_fc(b, x, "fc");
+}
+
+/* ---- synthetic weights at the nominal torchvision widths */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1dull;
+}
+static float rng_uniform(uint64_t *s, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)(rng_next(s) >> 40) / 16777216.0f;
+}
+
+static cortex_status synth_tensor(cx_tdict *d, uint64_t *rs, const char *name, int ndim, const int64_t *shape,
+                                  float lo, float hi)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= (size_t)shape[i];
+    float *p = cx_alloc(n * sizeof(float));
+    if (!p) return CORTEX_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) p[i] = rng_uniform(rs, lo, hi);
+    cortex_status st = cx_tdict_add(d, name, ndim, shape, p);
+    if (st != CORTEX_OK) cx_free(p);
+    return st;
+}
+
+static cortex_status synth_conv_bn(cx_tdict *d, uint64_t *rs, const char *conv, const char *bn,
+                                   int cin, int cout, int groups, int k)
+{
+    char key[160];
+    int64_t ws[4] = { cout, cin / groups, k, k }, bs[1] = { cout };
+    /* uniform with the variance of He init keeps activations O(1) through depth */
+    float a = sqrtf(6.0f / (float)(cin / groups * k * k));
+    cortex_status st;
+    snprintf(key, sizeof key, "%s.weight", conv);
+    if ((st = synth_tensor(d, rs, key, 4, ws, -a, a))) return st;
+    const char *parts[4] = { "weight", "bias", "running_mean", "running_var" };
+    const float lo[4] = { 0.5f, -0.3f, -0.5f, 0.5f }, hi[4] = { 1.5f, 0.3f, 0.5f, 2.0f };
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "%s.%s", bn, parts[i]);
+        if ((st = synth_tensor(d, rs, key, 1, bs, lo[i], hi[i]))) return st;
+    }
+    return CORTEX_OK;
+}
+
+cortex_status cx_synth_resnet(const cx_arch *a, int classes, uint64_t seed, cx_tdict *out)
+{
+    uint64_t rs = seed * 0x9e3779b97f4a7c15ull + 0x1234567;
+    cortex_status st = synth_conv_bn(out, &rs, "conv1", "bn1", 3, 64, 1, 7);
+    int cin = 64, exp = a->bottleneck ? 4 : 1;
+    char p[64], c[96], n[96];
+    for (int s = 0; s < 4 && !st; s++) {
+        int planes = 64 << s;
+        int mid = planes * a->width / 64 * a->groups;
+        for (int i = 0; i < a->depths[s] && !st; i++) {
+            int stride = (s > 0 && i == 0) ? 2 : 1;
+            snprintf(p, sizeof p, "layer%d.%d", s + 1, i);
+            if (a->bottleneck) {
+                snprintf(c, sizeof c, "%s.conv1", p); snprintf(n, sizeof n, "%s.bn1", p);
+                st = synth_conv_bn(out, &rs, c, n, cin, mid, 1, 1);
+                snprintf(c, sizeof c, "%s.conv2", p); snprintf(n, sizeof n, "%s.bn2", p);
+                if (!st) st = synth_conv_bn(out, &rs, c, n, mid, mid, a->groups, 3);
+                snprintf(c, sizeof c, "%s.conv3", p); snprintf(n, sizeof n, "%s.bn3", p);
+                if (!st) st = synth_conv_bn(out, &rs, c, n, mid, planes * 4, 1, 1);
+            } else {
+                snprintf(c, sizeof c, "%s.conv1", p); snprintf(n, sizeof n, "%s.bn1", p);
+                st = synth_conv_bn(out, &rs, c, n, cin, planes, 1, 3);
+                snprintf(c, sizeof c, "%s.conv2", p); snprintf(n, sizeof n, "%s.bn2", p);
+                if (!st) st = synth_conv_bn(out, &rs, c, n, planes, planes, 1, 3);
+            }
+            if (!st && (stride != 1 || cin != planes * exp)) {
+                snprintf(c, sizeof c, "%s.downsample.0", p); snprintf(n, sizeof n, "%s.downsample.1", p);
+                st = synth_conv_bn(out, &rs, c, n, cin, planes * exp, 1, 1);
+            }
+            cin = planes * exp;
+        }
+    }
+    int64_t fw[2] = { classes, cin }, fb[1] = { classes };
+    float fa = 1.0f / sqrtf((float)cin);
+    if (!st) st = synth_tensor(out, &rs, "fc.weight", 2, fw, -fa, fa);
+    if (!st) st = synth_tensor(out, &rs, "fc.bias", 1, fb, -fa, fa);
+    if (st) cx_tdict_free(out);
+    return st;
+}

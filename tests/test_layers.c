@@ -1,0 +1,282 @@
+/* Layer tests: the convolution (every kernel table this CPU runs, igemm and
+ * depthwise paths, 1-D/2-D/3-D, groups, stride, padding, dilation, residual,
+ * ReLU, threads) against the naive reference cx_conv_ref; pooling against a
+ * naive reference written here; the NCHW->NDHWC conversion. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxtest.h"
+#include "layers/layers.h"
+#include "runtime/pool.h"
+
+typedef struct conv_case {
+    const char *name;
+    int n, cin, d, h, w, cout, groups;
+    int k[3], s[3], p[3], dil[3];
+    int relu, residual;
+} conv_case;
+
+/* Runs one case on one table with the given pool; returns 1 on success. */
+static int run_conv_case(const conv_case *cc, const cx_kernels *kt, cortex_pool *pool)
+{
+    cx_conv_geom g;
+    for (int i = 0; i < 3; i++) {
+        g.k[i] = cc->k[i]; g.s[i] = cc->s[i]; g.p[i] = cc->p[i]; g.dil[i] = cc->dil[i] ? cc->dil[i] : 1;
+    }
+    int ks = g.k[0] * g.k[1] * g.k[2];
+    size_t wn = (size_t)cc->cout * (size_t)(cc->cin / cc->groups) * (size_t)ks;
+    float *w = malloc(wn * sizeof(float)), *b = malloc((size_t)cc->cout * sizeof(float));
+    cxt_fill(w, wn, -1.0f, 1.0f);
+    cxt_fill(b, (size_t)cc->cout, -0.5f, 0.5f);
+    cx_conv c;
+    ck_assert_int_eq(cx_conv_create(&c, cc->cin, cc->cout, cc->groups, &g, cc->relu, w, b, kt), CORTEX_OK);
+    cx_dims in = { cc->n, cc->d, cc->h, cc->w, cc->cin }, out;
+    ck_assert_int_eq(cx_conv_out_dims(&c, in, &out), CORTEX_OK);
+    size_t xn = cx_dims_numel(in), yn = cx_dims_numel(out);
+    float *x = malloc(xn * sizeof(float)), *ref = malloc(yn * sizeof(float)), *res = NULL;
+    cxt_fill(x, xn, -1.0f, 1.0f);
+    if (cc->residual) { res = malloc(yn * sizeof(float)); cxt_fill(res, yn, -1.0f, 1.0f); }
+    cx_conv_ref(cc->cin, cc->cout, cc->groups, &g, w, b, cc->relu ? 0.0f : -INFINITY, INFINITY, in, x, out, ref, res);
+    cxt_buf y = cxt_buf_new(yn);
+    int nt = cortex_pool_threads(pool);
+    size_t sb = cx_conv_scratch_bytes(&c);
+    cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
+    for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ malloc(sb), sb };
+    cx_conv_run(&c, in, x, out, y.p, res, pool, sc);
+    size_t worst;
+    double tol = 2e-5 * sqrt((double)ks * (cc->cin / cc->groups));
+    double err = cxt_rel_err(y.p, ref, yn, 1.0, &worst);
+    int ok = err <= tol && cxt_buf_red_ok(&y);
+    if (!ok)
+        fprintf(stderr, "conv case '%s' on %s (%d threads): rel err %g at %zu (got %g want %g), red zones %s\n",
+                cc->name, kt->name, nt, err, worst, y.p[worst], ref[worst], cxt_buf_red_ok(&y) ? "ok" : "WRITTEN");
+    for (int i = 0; i < nt; i++) free(sc[i].p);
+    free(sc);
+    cxt_buf_free(&y);
+    cx_conv_destroy(&c);
+    free(w); free(b); free(x); free(ref); free(res);
+    return ok;
+}
+
+static const conv_case CASES[] = {
+    /* name                  n cin d  h  w  cout g   k         s         p         dil       relu res */
+    { "1x1 pointwise",       1, 16, 1, 5, 7, 24, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 1, 0 },
+    { "1x1 k<4",             2, 3, 1, 4, 3, 5, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 0, 0 },
+    { "1x1 stride 2",        1, 8, 1, 9, 9, 33, 1, {1,1,1}, {1,2,2}, {0,0,0}, {1,1,1}, 1, 0 },
+    { "3x3 pad 1",           1, 7, 1, 6, 5, 17, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+    { "3x3 stride 2 odd",    2, 5, 1, 7, 9, 8, 1, {1,3,3}, {1,2,2}, {0,1,1}, {1,1,1}, 1, 0 },
+    { "7x7 stem s2 p3",      1, 3, 1, 23, 19, 16, 1, {1,7,7}, {1,2,2}, {0,3,3}, {1,1,1}, 1, 0 },
+    { "n not mult of NR",    1, 9, 1, 3, 3, 37, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 0, 0 },
+    { "single pixel (fc)",   3, 64, 1, 1, 1, 10, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 0, 0 },
+    { "residual + relu",     1, 12, 1, 5, 5, 12, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 1 },
+    { "residual no relu",    2, 8, 1, 4, 6, 16, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 0, 1 },
+    { "groups 4 (resnext)",  1, 16, 1, 6, 6, 16, 4, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+    { "groups 32 x1 ch",     1, 32, 1, 5, 5, 32, 32, {1,3,3}, {1,2,2}, {0,1,1}, {1,1,1}, 1, 0 },
+    { "groups 2 wide",       1, 40, 1, 4, 4, 72, 2, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+    { "depthwise 3x3",       1, 24, 1, 7, 7, 24, 24, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+    { "depthwise 3x3x3 s2",  1, 19, 4, 6, 6, 19, 19, {3,3,3}, {2,2,2}, {1,1,1}, {1,1,1}, 1, 1 },
+    { "3-D 3x3x3",           1, 4, 5, 6, 5, 8, 1, {3,3,3}, {1,1,1}, {1,1,1}, {1,1,1}, 1, 0 },
+    { "3-D stem 3x7x7",      1, 3, 4, 15, 15, 8, 1, {3,7,7}, {1,2,2}, {1,3,3}, {1,1,1}, 1, 0 },
+    { "(2+1)D temporal 3x1x1", 1, 6, 5, 4, 4, 10, 1, {3,1,1}, {2,1,1}, {1,0,0}, {1,1,1}, 1, 0 },
+    { "1-D kernel 1x1x5",    2, 4, 1, 1, 17, 6, 1, {1,1,5}, {1,1,1}, {0,0,2}, {1,1,1}, 0, 0 },
+    { "dilation 2",          1, 5, 1, 9, 9, 7, 1, {1,3,3}, {1,1,1}, {0,2,2}, {1,2,2}, 1, 0 },
+    { "padding > half",      1, 3, 1, 3, 3, 4, 1, {1,3,3}, {1,1,1}, {0,2,2}, {1,1,1}, 0, 0 },
+    { "large k (K=1152)",    1, 128, 1, 3, 3, 20, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+};
+
+START_TEST(conv_named_cases)
+{
+    const cx_kernels *t[4];
+    int nt = cxt_tables(t, 4);
+    cortex_pool *pool2 = NULL;
+    ck_assert_int_eq(cortex_pool_create(2, &pool2), CORTEX_OK);
+    for (int i = 0; i < nt; i++)
+        for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+            ck_assert_msg(run_conv_case(&CASES[c], t[i], NULL), "case %s on %s", CASES[c].name, t[i]->name);
+            ck_assert_msg(run_conv_case(&CASES[c], t[i], pool2), "case %s on %s, 2 threads", CASES[c].name, t[i]->name);
+        }
+    cortex_pool_destroy(pool2);
+}
+END_TEST
+
+START_TEST(conv_random_shapes)
+{
+    const cx_kernels *t[4];
+    int nt = cxt_tables(t, 4);
+    for (int it = 0; it < 150; it++) {
+        conv_case cc = { "random", 0 };
+        cc.n = cxt_int(1, 2);
+        int three = cxt_int(0, 3) == 0;
+        cc.groups = cxt_int(0, 2) == 0 ? cxt_int(1, 4) : 1;
+        cc.cin = cc.groups * cxt_int(1, 12);
+        cc.cout = cc.groups * cxt_int(1, 12);
+        if (cxt_int(0, 5) == 0) cc.cout = cc.cin = cc.groups = cxt_int(2, 20); /* depthwise */
+        cc.d = three ? cxt_int(1, 4) : 1;
+        cc.h = cxt_int(1, 9);
+        cc.w = cxt_int(1, 9);
+        for (int a = 0; a < 3; a++) {
+            int active = a > 0 || three;
+            cc.k[a] = active ? cxt_int(1, 3) : 1;
+            cc.s[a] = active ? cxt_int(1, 2) : 1;
+            cc.p[a] = active ? cxt_int(0, cc.k[a] / 2 + 1) : 0;
+            cc.dil[a] = 1;
+        }
+        if (cc.d + 2 * cc.p[0] < cc.k[0] || cc.h + 2 * cc.p[1] < cc.k[1] || cc.w + 2 * cc.p[2] < cc.k[2]) continue;
+        cc.relu = cxt_int(0, 1);
+        cc.residual = cxt_int(0, 2) == 0;
+        const cx_kernels *kt = t[cxt_int(0, nt - 1)];
+        ck_assert_msg(run_conv_case(&cc, kt, NULL),
+                      "random case %d: n%d c%d->%d g%d dhw %dx%dx%d k %dx%dx%d s %d,%d,%d p %d,%d,%d on %s", it,
+                      cc.n, cc.cin, cc.cout, cc.groups, cc.d, cc.h, cc.w, cc.k[0], cc.k[1], cc.k[2], cc.s[0],
+                      cc.s[1], cc.s[2], cc.p[0], cc.p[1], cc.p[2], kt->name);
+    }
+}
+END_TEST
+
+START_TEST(conv_rejects_bad_shapes)
+{
+    cx_conv c;
+    cx_conv_geom g = { { 1, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 } };
+    float w[64] = { 0 };
+    ck_assert_int_eq(cx_conv_create(&c, 6, 4, 4, &g, false, w, NULL, &cx_kernels_scalar), CORTEX_ERR_SHAPE);
+    ck_assert_int_eq(cx_conv_create(&c, 2, 2, 1, &g, false, w, NULL, &cx_kernels_scalar), CORTEX_OK);
+    cx_dims in = { 1, 1, 2, 2, 2 }, out;
+    ck_assert_int_eq(cx_conv_out_dims(&c, in, &out), CORTEX_ERR_SHAPE); /* 2x2 input, 3x3 kernel, no pad */
+    in.h = in.w = 3;
+    in.c = 3;
+    ck_assert_int_eq(cx_conv_out_dims(&c, in, &out), CORTEX_ERR_SHAPE); /* channels */
+    cx_conv_destroy(&c);
+}
+END_TEST
+
+/* ---- pooling */
+
+static void pool_naive(const cx_pool_desc *p, bool is_max, cx_dims in, const float *x, cx_dims out, float *y)
+{
+    for (int n = 0; n < out.n; n++)
+        for (int od = 0; od < out.d; od++)
+            for (int oh = 0; oh < out.h; oh++)
+                for (int ow = 0; ow < out.w; ow++)
+                    for (int c = 0; c < in.c; c++) {
+                        double acc = is_max ? -INFINITY : 0;
+                        int cnt = 0, cnt_pad = 0;
+                        for (int kd = 0; kd < p->k[0]; kd++)
+                            for (int kh = 0; kh < p->k[1]; kh++)
+                                for (int kw = 0; kw < p->k[2]; kw++) {
+                                    int d = od * p->s[0] - p->p[0] + kd, h = oh * p->s[1] - p->p[1] + kh,
+                                        w = ow * p->s[2] - p->p[2] + kw;
+                                    /* PyTorch counts padded positions but not those past the padding */
+                                    if (d < in.d + p->p[0] && h < in.h + p->p[1] && w < in.w + p->p[2]) cnt_pad++;
+                                    if (d < 0 || h < 0 || w < 0 || d >= in.d || h >= in.h || w >= in.w) continue;
+                                    float v = x[((((size_t)n * in.d + d) * in.h + h) * in.w + w) * in.c + c];
+                                    if (is_max) acc = v > acc ? v : acc;
+                                    else acc += v;
+                                    cnt++;
+                                }
+                        if (!is_max) acc /= p->count_include_pad ? cnt_pad : cnt;
+                        y[((((size_t)n * out.d + od) * out.h + oh) * out.w + ow) * in.c + c] = (float)acc;
+                    }
+}
+
+START_TEST(pool_cases)
+{
+    /* k, s, p, ceil, cip; inputs of several sizes */
+    const struct { int k[3], s[3], p[3]; bool ceil, cip; } P[] = {
+        { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, false, false },  /* resnet maxpool */
+        { { 1, 2, 2 }, { 1, 2, 2 }, { 0, 0, 0 }, true, false },   /* octave pool2, odd sizes */
+        { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, true, true },
+        { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, false, true },
+        { { 2, 2, 2 }, { 2, 2, 2 }, { 0, 0, 0 }, true, false },   /* 3-D */
+        { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 0, 0 }, true, false },   /* ceil drops a window starting past the input */
+    };
+    const cx_dims ins[] = { { 1, 1, 7, 7, 5 }, { 2, 1, 6, 9, 3 }, { 1, 3, 5, 5, 4 }, { 1, 1, 1, 1, 2 }, { 1, 2, 2, 3, 17 } };
+    for (size_t i = 0; i < sizeof P / sizeof P[0]; i++)
+        for (size_t j = 0; j < sizeof ins / sizeof ins[0]; j++)
+            for (int is_max = 0; is_max < 2; is_max++) {
+                cx_pool_desc d;
+                memcpy(d.k, P[i].k, sizeof d.k);
+                memcpy(d.s, P[i].s, sizeof d.s);
+                memcpy(d.p, P[i].p, sizeof d.p);
+                d.ceil_mode = P[i].ceil;
+                d.count_include_pad = P[i].cip;
+                cx_dims out;
+                if (cx_pool_out_dims(&d, ins[j], &out) != CORTEX_OK) continue;
+                size_t xn = cx_dims_numel(ins[j]), yn = cx_dims_numel(out);
+                float *x = malloc(xn * sizeof(float)), *ref = malloc(yn * sizeof(float));
+                cxt_fill(x, xn, -2.0f, 2.0f);
+                pool_naive(&d, is_max, ins[j], x, out, ref);
+                cxt_buf y = cxt_buf_new(yn);
+                if (is_max) cx_maxpool_run(&d, ins[j], x, out, y.p, NULL);
+                else cx_avgpool_run(&d, ins[j], x, out, y.p, NULL);
+                ck_assert_msg(cxt_rel_err(y.p, ref, yn, 1.0, NULL) < 1e-6, "pool %zu input %zu max %d", i, j, is_max);
+                ck_assert(cxt_buf_red_ok(&y));
+                cxt_buf_free(&y);
+                free(x);
+                free(ref);
+            }
+}
+END_TEST
+
+START_TEST(pool_output_sizes)
+{
+    /* ceil_mode sizes as PyTorch computes them */
+    cx_pool_desc d = { { 1, 2, 2 }, { 1, 2, 2 }, { 0, 0, 0 }, true, false };
+    cx_dims in = { 1, 1, 7, 8, 1 }, out;
+    ck_assert_int_eq(cx_pool_out_dims(&d, in, &out), CORTEX_OK);
+    ck_assert_int_eq(out.h, 4);
+    ck_assert_int_eq(out.w, 4);
+    cx_pool_desc m = { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, false, false };
+    in.h = 112; in.w = 112;
+    ck_assert_int_eq(cx_pool_out_dims(&m, in, &out), CORTEX_OK);
+    ck_assert_int_eq(out.h, 56);
+    cx_pool_desc c = { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 0, 0 }, true, false };
+    in.h = 5; in.w = 6;  /* (6-3)/2 = 1.5 -> ceil 2 -> 3 windows; the 3rd starts at 4 < 6: kept */
+    ck_assert_int_eq(cx_pool_out_dims(&c, in, &out), CORTEX_OK);
+    ck_assert_int_eq(out.h, 2);
+    ck_assert_int_eq(out.w, 3);
+}
+END_TEST
+
+START_TEST(gap_and_layout)
+{
+    cx_dims d = { 2, 2, 3, 2, 5 };
+    size_t n = cx_dims_numel(d);
+    float *nchw = malloc(n * sizeof(float)), *nhwc = malloc(n * sizeof(float)), y[10];
+    for (size_t i = 0; i < n; i++) nchw[i] = (float)i;
+    cx_nchw_to_ndhwc(d, nchw, nhwc);
+    /* element (n=1, c=3, d=1, h=2, w=1) */
+    size_t src = ((((size_t)1 * 5 + 3) * 2 + 1) * 3 + 2) * 2 + 1;
+    size_t dst = ((((size_t)1 * 2 + 1) * 3 + 2) * 2 + 1) * 5 + 3;
+    ck_assert_float_eq(nhwc[dst], nchw[src]);
+    cx_gap_run(d, nhwc, y, NULL);
+    for (int b = 0; b < 2; b++)
+        for (int c = 0; c < 5; c++) {
+            double s = 0;
+            for (int k = 0; k < 12; k++) s += nchw[(b * 5 + c) * 12 + k];
+            ck_assert_double_eq_tol(y[b * 5 + c], s / 12, 1e-4);
+        }
+    free(nchw);
+    free(nhwc);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *t = tcase_create("conv");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, conv_named_cases);
+    tcase_add_test(t, conv_random_shapes);
+    tcase_add_test(t, conv_rejects_bad_shapes);
+    suite_add_tcase(s, t);
+    TCase *p = tcase_create("pool");
+    tcase_add_test(p, pool_cases);
+    tcase_add_test(p, pool_output_sizes);
+    tcase_add_test(p, gap_and_layout);
+    suite_add_tcase(s, p);
+    return s;
+}
+
+CXT_MAIN(suite)

@@ -1,0 +1,20 @@
+/* Helpers shared by the command-line tools: the error line of CONTRACT.md
+ * ("cortex: error: <file>: <what>", exit 1), usage errors (exit 2), and strict
+ * number parsing. */
+#ifndef CX_CLI_H
+#define CX_CLI_H
+#include <stdint.h>
+
+/* Prints "cortex: error: <msg>" and returns 1. The message should start with
+ * the file concerned ("<file>: ..."). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "cortex: error: <msg>", then the usage text, returns 2. */
+int cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict parsers: the whole string must be a number in [lo, hi]. */
+int cli_int(const char *s, long lo, long hi, long *out);
+int cli_double(const char *s, double *out);
+/* "1x3x224x224" -> shape; returns rank or -1. */
+int cli_shape(const char *s, int64_t *shape, int max);
+/* Thread count option default: online CPUs. */
+int cli_default_threads(void);
+#endif

@@ -1,0 +1,306 @@
+/* cortex-bench: microbenchmarks (model, gemm, conv). Medians of repeated runs;
+ * GFLOP/s counts 2 FLOPs per multiply-accumulate. See CONTRACT.md. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cortex.h"
+#include "layers/layers.h"
+#include "models/convert.h"
+#include "models/models.h"
+#include "runtime/common.h"
+
+static const char USAGE[] =
+    "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--json]\n"
+    "       cortex-bench gemm M N K [--threads N] [--iters N] [--json]\n"
+    "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
+    "                         [--threads N] [--iters N] [--json]\n"
+    "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2).\n"
+    "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n";
+
+typedef struct bopts {
+    const char *pos[4];
+    int npos;
+    int64_t shape[CORTEX_MAX_DIMS];
+    int rank;
+    long threads, iters, warmup, out, stride, pad, groups, classes;
+    int kernel[3], kernel_rank;
+    int json;
+    const char *isa;
+} bopts;
+
+static int parse_kernel(const char *s, bopts *o)
+{
+    int64_t k[3];
+    int r = cli_shape(s, k, 3);
+    if (r < 1) return 0;
+    o->kernel_rank = r;
+    for (int i = 0; i < 3; i++) o->kernel[i] = 1;
+    for (int i = 0; i < r; i++) o->kernel[3 - r + i] = (int)k[i];
+    return 1;
+}
+
+static int parse(int argc, char **argv, bopts *o)
+{
+    o->threads = 1;
+    o->iters = 10;
+    o->warmup = 2;
+    o->pad = -1;
+    o->stride = 1;
+    o->groups = 1;
+    o->classes = 1000;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--int8")) return cli_usage(USAGE, "--int8 is not implemented yet");
+        if (a[0] == '-' && a[1] == '-') {
+            if (!v) return cli_usage(USAGE, "%s needs a value", a);
+            i++;
+            long *dst = NULL, lo = 1, hi = 1 << 20;
+            if (!strcmp(a, "--threads")) { dst = &o->threads; hi = 1024; }
+            else if (!strcmp(a, "--iters")) dst = &o->iters;
+            else if (!strcmp(a, "--warmup")) { dst = &o->warmup; lo = 0; }
+            else if (!strcmp(a, "--out")) dst = &o->out;
+            else if (!strcmp(a, "--stride")) dst = &o->stride;
+            else if (!strcmp(a, "--pad")) { dst = &o->pad; lo = 0; }
+            else if (!strcmp(a, "--groups")) dst = &o->groups;
+            else if (!strcmp(a, "--classes")) dst = &o->classes;
+            else if (!strcmp(a, "--isa")) { o->isa = v; continue; }
+            else if (!strcmp(a, "--alpha")) continue; /* octave nets: accepted, not yet used */
+            else if (!strcmp(a, "--shape")) {
+                o->rank = cli_shape(v, o->shape, CORTEX_MAX_DIMS);
+                if (o->rank < 0) return cli_usage(USAGE, "--shape: '%s' is not like 1x3x224x224", v);
+                continue;
+            } else if (!strcmp(a, "--kernel")) {
+                if (!parse_kernel(v, o)) return cli_usage(USAGE, "--kernel: '%s' is not like 3x3 or 3x3x3", v);
+                continue;
+            } else return cli_usage(USAGE, "unknown option '%s'", a);
+            if (!cli_int(v, lo, hi, dst)) return cli_usage(USAGE, "%s: '%s' is not a number in %ld..%ld", a, v, lo, hi);
+            continue;
+        }
+        if (o->npos == 4) return cli_usage(USAGE, "unexpected argument '%s'", a);
+        o->pos[o->npos++] = a;
+    }
+    return 0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef void (*run_fn)(void *ctx);
+
+/* Times fn: warmup runs, then iters timed runs; median and min in ms. */
+static void time_it(run_fn fn, void *ctx, long warmup, long iters, double *med, double *mn)
+{
+    for (long i = 0; i < warmup; i++) fn(ctx);
+    double *t = malloc((size_t)iters * sizeof *t);
+    for (long i = 0; i < iters; i++) {
+        double t0 = cx_now();
+        fn(ctx);
+        t[i] = (cx_now() - t0) * 1e3;
+    }
+    qsort(t, (size_t)iters, sizeof *t, cmp_d);
+    *med = iters % 2 ? t[iters / 2] : 0.5 * (t[iters / 2 - 1] + t[iters / 2]);
+    *mn = t[0];
+    free(t);
+}
+
+static void report(const bopts *o, const char *bench, const char *name, const char *isa, double med,
+                   double mn, uint64_t macs)
+{
+    double gf = 2.0 * (double)macs / (med * 1e-3) / 1e9;
+    if (o->json)
+        printf("{\"bench\":\"%s\",\"name\":\"%s\",\"threads\":%ld,\"iters\":%ld,\"ms_median\":%.4f,"
+               "\"ms_min\":%.4f,\"gflops\":%.3f,\"macs\":%llu,\"isa\":\"%s\"}\n",
+               bench, name, o->threads, o->iters, med, mn, gf, (unsigned long long)macs, isa);
+    else
+        printf("%-6s %-36s %-7s thr %-3ld  median %9.3f ms  min %9.3f ms  %8.2f GFLOP/s\n", bench, name, isa,
+               o->threads, med, mn, gf);
+    fflush(stdout);
+}
+
+/* ---- model */
+typedef struct mctx { cortex_session *s; const float *in; const int64_t *shape; int rank; float *out; size_t n; cortex_pool *pool; } mctx;
+static void run_model(void *v)
+{
+    mctx *c = v;
+    cortex_run(c->s, c->in, c->shape, c->rank, c->out, c->n, c->pool);
+}
+
+static int bench_model(const bopts *o)
+{
+    if (o->npos != 1) return cli_usage(USAGE, "model needs one ARCH or MODEL.ctx");
+    const char *what = o->pos[0];
+    cortex_load_options lo = { o->isa };
+    cortex_model *m = NULL;
+    char err[700];
+    cortex_status st;
+    const cx_arch *a = cx_arch_find(what);
+    if (a) {
+        cx_tdict sd = { 0 };
+        if ((st = cx_arch_synth(a, (int)o->classes, 1, &sd)) != CORTEX_OK)
+            return cli_fail("%s: cannot make random weights (%s)", what, cortex_status_str(st));
+        void *buf = NULL;
+        size_t size = 0;
+        cx_convert_opts co = { .arch = a->name, .alpha = -1 };
+        st = cx_convert_tdict_to_memory(&sd, &co, &buf, &size, err, sizeof err);
+        cx_tdict_free(&sd);
+        if (st != CORTEX_OK) return cli_fail("%s", err);
+        st = cortex_model_load_memory(buf, size, &lo, &m, err, sizeof err);
+        free(buf);
+    } else {
+        st = cortex_model_load(what, &lo, &m, err, sizeof err);
+    }
+    if (st != CORTEX_OK) return cli_fail("%s", err);
+    int64_t shape[CORTEX_MAX_DIMS] = { 1, 3, 224, 224 };
+    int rank = cortex_model_input_rank(m);
+    if (rank == 5) { shape[2] = 16; shape[3] = 112; shape[4] = 112; }
+    if (o->rank > 0) { memcpy(shape, o->shape, sizeof shape); rank = o->rank; }
+    cortex_session *s = NULL;
+    cortex_pool *pool = NULL;
+    uint64_t macs = 0;
+    int rc = 0;
+    if (cortex_session_create(m, &s) != CORTEX_OK) { rc = cli_fail("%s: out of memory", what); goto done; }
+    if ((st = cortex_model_macs(m, shape, rank, &macs)) != CORTEX_OK) {
+        rc = cli_fail("%s: input shape does not fit the model (rank %d expected)", what, cortex_model_input_rank(m));
+        goto done;
+    }
+    size_t nin = 1;
+    for (int i = 0; i < rank; i++) nin *= (size_t)shape[i];
+    size_t nout = (size_t)shape[0] * (size_t)cortex_model_num_classes(m);
+    float *in = cx_alloc(nin * sizeof(float)), *out = cx_alloc(nout * sizeof(float));
+    if (!in || !out) { cx_free(in); cx_free(out); rc = cli_fail("%s: out of memory", what); goto done; }
+    uint64_t r = 42;
+    for (size_t i = 0; i < nin; i++) { r = r * 6364136223846793005ull + 1442695040888963407ull; in[i] = (float)((r >> 40) & 0xffff) / 32768.0f - 1.0f; }
+    if (o->threads > 1) cortex_pool_create((int)o->threads, &pool);
+    mctx c = { s, in, shape, rank, out, nout, pool };
+    if ((st = cortex_run(s, in, shape, rank, out, nout, pool)) != CORTEX_OK) {
+        rc = cli_fail("%s: %s", what, cortex_session_error(s));
+    } else {
+        double med, mn;
+        time_it(run_model, &c, o->warmup, o->iters, &med, &mn);
+        char name[160];
+        size_t off = (size_t)snprintf(name, sizeof name, "%s@", cortex_model_arch(m));
+        for (int i = 0; i < rank; i++) off += (size_t)snprintf(name + off, sizeof name - off, "%s%lld", i ? "x" : "", (long long)shape[i]);
+        report(o, "model", name, cortex_model_isa(m), med, mn, macs);
+        if (!o->json) {
+            cortex_plan_info pi;
+            cortex_session_plan_info(s, &pi);
+            printf("       activations: arena %.1f MiB (no reuse: %.1f MiB), %d layers\n", pi.arena_bytes / 1048576.0,
+                   pi.naive_bytes / 1048576.0, pi.num_layers);
+        }
+    }
+    cx_free(in);
+    cx_free(out);
+done:
+    cortex_session_free(s);
+    cortex_pool_destroy(pool);
+    cortex_model_free(m);
+    return rc;
+}
+
+/* ---- conv and gemm (a GEMM is a 1x1 conv over M pixels) */
+typedef struct cctx { cx_conv *c; cx_dims in, out; const float *x; float *y; cortex_pool *pool; cx_scratch *sc; } cctx;
+static void run_conv(void *v)
+{
+    cctx *c = v;
+    cx_conv_run(c->c, c->in, c->x, c->out, c->y, NULL, c->pool, c->sc);
+}
+
+static int bench_conv_layer(const bopts *o, const char *bench, const char *name, cx_dims in, int cout,
+                            int groups, const cx_conv_geom *g)
+{
+    char err[256];
+    const cx_kernels *kt = cx_kernels_select(o->isa, err, sizeof err);
+    if (!kt) return cli_fail("--isa: %s", err);
+    if (in.c % groups || cout % groups) return cli_usage(USAGE, "--groups %d does not divide %d and %d", groups, in.c, cout);
+    size_t wn = (size_t)cout * (size_t)(in.c / groups) * (size_t)(g->k[0] * g->k[1] * g->k[2]);
+    float *w = cx_alloc(wn * sizeof(float)), *b = cx_alloc((size_t)cout * sizeof(float));
+    cx_conv c;
+    int rc = 0;
+    if (!w || !b) return cli_fail("%s: out of memory", name);
+    for (size_t i = 0; i < wn; i++) w[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (int i = 0; i < cout; i++) b[i] = 0.01f * (float)i;
+    if (cx_conv_create(&c, in.c, cout, groups, g, true, w, b, kt) != CORTEX_OK) {
+        cx_free(w); cx_free(b);
+        return cli_fail("%s: cannot create conv", name);
+    }
+    cx_free(w);
+    cx_free(b);
+    cx_dims out;
+    if (cx_conv_out_dims(&c, in, &out) != CORTEX_OK) { cx_conv_destroy(&c); return cli_usage(USAGE, "input too small for the kernel"); }
+    float *x = cx_alloc(cx_dims_numel(in) * sizeof(float)), *y = cx_alloc(cx_dims_numel(out) * sizeof(float));
+    cortex_pool *pool = NULL;
+    if (o->threads > 1) cortex_pool_create((int)o->threads, &pool);
+    int nt = cortex_pool_threads(pool);
+    size_t sb = cx_conv_scratch_bytes(&c);
+    void *sm = cx_alloc(sb * (size_t)nt);
+    cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
+    if (!x || !y || !sm || !sc) { rc = cli_fail("%s: out of memory", name); goto done; }
+    for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ (char *)sm + sb * (size_t)i, sb };
+    for (size_t i = 0; i < cx_dims_numel(in); i++) x[i] = (float)(i % 17) * 0.1f - 0.8f;
+    cctx cc = { &c, in, out, x, y, pool, sc };
+    double med, mn;
+    time_it(run_conv, &cc, o->warmup, o->iters, &med, &mn);
+    report(o, bench, name, kt->name, med, mn, cx_conv_macs(&c, out));
+done:
+    cx_free(x);
+    cx_free(y);
+    cx_free(sm);
+    free(sc);
+    cortex_pool_destroy(pool);
+    cx_conv_destroy(&c);
+    return rc;
+}
+
+static int bench_gemm(const bopts *o)
+{
+    long mnk[3];
+    if (o->npos != 3) return cli_usage(USAGE, "gemm needs M N K");
+    for (int i = 0; i < 3; i++)
+        if (!cli_int(o->pos[i], 1, 1 << 20, &mnk[i])) return cli_usage(USAGE, "gemm: '%s' is not a positive number", o->pos[i]);
+    cx_dims in = { 1, 1, (int)mnk[0], 1, (int)mnk[2] };
+    cx_conv_geom g = { { 1, 1, 1 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 } };
+    char name[96];
+    snprintf(name, sizeof name, "%ldx%ldx%ld", mnk[0], mnk[1], mnk[2]);
+    return bench_conv_layer(o, "gemm", name, in, (int)mnk[1], 1, &g);
+}
+
+static int bench_conv(const bopts *o)
+{
+    if (o->rank != 4 && o->rank != 5) return cli_usage(USAGE, "conv needs --shape NxCxHxW or NxCxTxHxW");
+    if (o->out <= 0) return cli_usage(USAGE, "conv needs --out K");
+    if (!o->kernel_rank) return cli_usage(USAGE, "conv needs --kernel (e.g. 3x3)");
+    cx_dims in = { (int)o->shape[0], 1, (int)o->shape[o->rank - 2], (int)o->shape[o->rank - 1], (int)o->shape[1] };
+    if (o->rank == 5) in.d = (int)o->shape[2];
+    cx_conv_geom g;
+    for (int i = 0; i < 3; i++) {
+        g.k[i] = o->kernel[i];
+        bool active = (o->rank == 5) || i > 0;  /* 2-D: no stride/pad in depth */
+        g.s[i] = active ? (int)o->stride : 1;
+        g.p[i] = active ? (o->pad >= 0 ? (int)o->pad : o->kernel[i] / 2) : 0;
+        g.dil[i] = 1;
+    }
+    char name[160];
+    snprintf(name, sizeof name, "%dx%dx%dx%d->%ld k%dx%dx%d s%ld g%ld", in.n, in.c, in.h, in.w, o->out, g.k[0], g.k[1],
+             g.k[2], o->stride, o->groups);
+    return bench_conv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) return cli_usage(USAGE, "missing command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { fputs(USAGE, stdout); return 0; }
+    bopts o = { 0 };
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc;
+    if (!strcmp(argv[1], "model")) return bench_model(&o);
+    if (!strcmp(argv[1], "gemm")) return bench_gemm(&o);
+    if (!strcmp(argv[1], "conv")) return bench_conv(&o);
+    return cli_usage(USAGE, "unknown command '%s'", argv[1]);
+}
