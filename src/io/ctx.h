@@ -8,6 +8,9 @@ typedef enum cx_meta_type {
     CX_META_I64 = 0, CX_META_F64 = 1, CX_META_STR = 2, CX_META_STR_ARRAY = 3, CX_META_F32_ARRAY = 4
 } cx_meta_type;
 
+/* "i64", "f64", "str", "str array", "f32 array"; "?" for another value */
+const char *cx_meta_type_name(cx_meta_type t);
+
 typedef struct cx_ctx_tensor {
     const char *name;
     cx_dtype dtype;
@@ -27,6 +30,12 @@ cortex_status cx_ctx_open_file(const char *path, cx_ctx_file **out, char *err, s
 /* Same over a caller buffer; the buffer must outlive the cx_ctx_file. */
 cortex_status cx_ctx_open_memory(const void *data, size_t size, cx_ctx_file **out, char *err, size_t errlen);
 void cx_ctx_close(cx_ctx_file *f);
+/* cx_ctx_open_memory with flags. CX_CTX_SKIP_CHECKSUMS skips the header and
+ * tensor checksums (every other check still runs): for fuzzing the parser
+ * behind the checksum, never for loading models. */
+#define CX_CTX_SKIP_CHECKSUMS 1u
+cortex_status cx_ctx_open_memory_flags(const void *data, size_t size, unsigned flags, cx_ctx_file **out,
+                                       char *err, size_t errlen);
 
 /* Metadata lookups: NULL / non-OK when missing or of another type. */
 const char *cx_ctx_get_str(const cx_ctx_file *f, const char *key);
