@@ -11,13 +11,14 @@
 #include "models/convert.h"
 #include "models/models.h"
 #include "runtime/common.h"
+#include "runtime/model.h"
 
 static const char USAGE[] =
     "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench gemm M N K [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
     "                         [--threads N] [--iters N] [--json]\n"
-    "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2).\n"
+    "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2); model: --profile (per-layer times).\n"
     "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n";
 
 typedef struct bopts {
@@ -27,7 +28,7 @@ typedef struct bopts {
     int rank;
     long threads, iters, warmup, out, stride, pad, groups, classes;
     int kernel[3], kernel_rank;
-    int json;
+    int json, profile;
     const char *isa;
 } bopts;
 
@@ -54,6 +55,7 @@ static int parse(int argc, char **argv, bopts *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--profile")) { o->profile = 1; continue; }
         if (!strcmp(a, "--int8")) return cli_usage(USAGE, "--int8 is not implemented yet");
         if (a[0] == '-' && a[1] == '-') {
             if (!v) return cli_usage(USAGE, "%s needs a value", a);
@@ -132,6 +134,41 @@ static void run_model(void *v)
     cortex_run(c->s, c->in, c->shape, c->rank, c->out, c->n, c->pool);
 }
 
+/* Per-layer wall time over the timed iterations, sorted by cost. */
+static void print_profile(const bopts *o, const cortex_model *m, cortex_session *s, mctx *c)
+{
+    int n = m->g.n_nodes;
+    double *t = calloc((size_t)n, sizeof *t);
+    cx_dims *d = calloc((size_t)m->g.n_vals, sizeof *d);
+    int *idx = calloc((size_t)n, sizeof *idx);
+    if (!t || !d || !idx) { free(t); free(d); free(idx); return; }
+    cx_model_shapes(m, c->shape, c->rank, d, NULL, 0);
+    cx_session_set_profile(s, t);
+    for (long i = 0; i < o->iters; i++) run_model(c);
+    cx_session_set_profile(s, NULL);
+    double total = 0;
+    for (int i = 0; i < n; i++) { idx[i] = i; total += t[i]; }
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (t[idx[b]] > t[idx[a]]) { int x = idx[a]; idx[a] = idx[b]; idx[b] = x; }
+    printf("       per layer (mean of %ld runs, slowest first):\n", o->iters);
+    for (int k = 0; k < n; k++) {
+        const cx_node *nd = &m->g.nodes[idx[k]];
+        double ms = t[idx[k]] / (double)o->iters * 1e3;
+        cx_dims od = d[nd->out];
+        double gf = 0;
+        char geo[64] = "";
+        if (nd->op == CX_OP_CONV) {
+            gf = 2.0 * (double)cx_conv_macs(&nd->conv, od) / (ms * 1e-3) / 1e9;
+            snprintf(geo, sizeof geo, "%dx%dx%d s%d g%d %d->%d", nd->conv.g.k[0], nd->conv.g.k[1], nd->conv.g.k[2],
+                     nd->conv.g.s[2], nd->conv.groups, nd->conv.cin, nd->conv.cout);
+        }
+        printf("       %-28s %-30s out %4dx%-4d %8.3f ms %5.1f%% %7.1f GFLOP/s\n", nd->name, geo, od.h, od.w, ms,
+               100.0 * t[idx[k]] / total, gf);
+    }
+    free(t); free(d); free(idx);
+}
+
 static int bench_model(const bopts *o)
 {
     if (o->npos != 1) return cli_usage(USAGE, "model needs one ARCH or MODEL.ctx");
@@ -188,6 +225,7 @@ static int bench_model(const bopts *o)
         size_t off = (size_t)snprintf(name, sizeof name, "%s@", cortex_model_arch(m));
         for (int i = 0; i < rank; i++) off += (size_t)snprintf(name + off, sizeof name - off, "%s%lld", i ? "x" : "", (long long)shape[i]);
         report(o, "model", name, cortex_model_isa(m), med, mn, macs);
+        if (o->profile) print_profile(o, m, s, &c);
         if (!o->json) {
             cortex_plan_info pi;
             cortex_session_plan_info(s, &pi);

@@ -99,10 +99,20 @@ cortex_status cx_conv_out_dims(const cx_conv *c, cx_dims in, cx_dims *out)
     return CORTEX_OK;
 }
 
+/* Convs with few channels per group (the 3-channel stem) gather each row's
+ * taps into one contiguous im2col row and run the kernel once with K = ks*kc:
+ * per-tap kernel calls over 3 channels would be all overhead. The packed
+ * layout (t, k) is the same, so no repacking is needed. */
+#define CX_IM2COL_MAX_KC 8
+
+static bool use_im2col(const cx_conv *c) { return c->algo == CX_CONV_IGEMM && c->kc <= CX_IM2COL_MAX_KC && c->ks > 1; }
+
 size_t cx_conv_scratch_bytes(const cx_conv *c)
 {
     size_t rows = c->algo == CX_CONV_DW ? 1 : c->kt->f32_gemm.mr;
-    return rows * (size_t)c->ks * sizeof(float *);
+    size_t b = rows * (size_t)c->ks * sizeof(float *);
+    if (use_im2col(c)) b += rows * (size_t)c->ks * (size_t)c->kc * sizeof(float) + CX_ALIGN;
+    return b;
 }
 
 uint64_t cx_conv_macs(const cx_conv *c, cx_dims out)
@@ -148,8 +158,24 @@ static void igemm_task(void *arg, size_t task, int worker)
     size_t n0 = nb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)c->nc - n0);
     const float **ind = j->scratch[worker].p;
     const size_t choff = gi * kc;
+    size_t call_kc = kc, call_ks = ks;
 
-    if (j->pointwise) {
+    if (use_im2col(c)) {
+        float *rows = (float *)CX_ROUND_UP((uintptr_t)(ind + MR * ks), CX_ALIGN);
+        for (size_t i = 0; i < MR; i++) {
+            float *r = rows + i * ks * kc;
+            size_t t = 0;
+            for (int kd = 0; kd < c->g.k[0]; kd++)
+                for (int kh = 0; kh < c->g.k[1]; kh++)
+                    for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
+                        const float *p = tap_ptr(j, m0 + CX_MIN(i, mr - 1), kd, kh, kw);
+                        for (size_t k = 0; k < kc; k++) r[t * kc + k] = p ? p[choff + k] : 0.0f;
+                    }
+            ind[i] = r;
+        }
+        call_kc = ks * kc;
+        call_ks = 1;
+    } else if (j->pointwise) {
         for (size_t i = 0; i < MR; i++) {
             size_t m = m0 + CX_MIN(i, mr - 1);
             ind[i] = j->x + m * (size_t)c->cin + choff;
@@ -168,7 +194,7 @@ static void igemm_task(void *arg, size_t task, int worker)
     const size_t col = gi * (size_t)c->nc + n0;
     cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout };
     const float *w = c->packed + gi * c->group_stride + (n0 / NR) * NR * (1 + ks * kc);
-    c->kt->f32_gemm.igemm(mr, ncols, kc, ks, ind, w, j->y + m0 * cout + col, cout, &p);
+    c->kt->f32_gemm.igemm(mr, ncols, call_kc, call_ks, ind, w, j->y + m0 * cout + col, cout, &p);
 }
 
 static void dw_task(void *arg, size_t row, int worker)

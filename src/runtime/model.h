@@ -23,4 +23,7 @@ cortex_status cx_model_from_ctx(const cx_ctx_file *f, const cortex_load_options 
 /* Per-value dims for an input shape (NCHW / NCTHW); dims has g.n_vals entries. */
 cortex_status cx_model_shapes(const cortex_model *m, const int64_t *shape, int rank, cx_dims *dims,
                               char *err, size_t errlen);
+/* Profiling hook for cortex-bench: when set, each run adds every node's wall
+ * time to per_node_seconds[node] (g.n_nodes entries). NULL turns it off. */
+void cx_session_set_profile(cortex_session *s, double *per_node_seconds);
 #endif

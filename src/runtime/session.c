@@ -25,8 +25,11 @@ struct cortex_session {
     void *scratch_mem;
     cx_scratch *scratch;
     int n_scratch;
+    double *profile;          /* per-node accumulated seconds, or NULL */
     char err[512];
 };
+
+void cx_session_set_profile(cortex_session *s, double *per_node_seconds) { s->profile = per_node_seconds; }
 
 cortex_status cortex_session_create(const cortex_model *m, cortex_session **out)
 {
@@ -191,6 +194,7 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
         const float *x = A + s->off[n->in];
         float *y = A + s->off[n->out];
         const float *x2 = n->in2 >= 0 ? A + s->off[n->in2] : NULL;
+        double t0 = s->profile ? cx_now() : 0;
         switch (n->op) {
         case CX_OP_CONV:
             cx_conv_run(&n->conv, s->dims[n->in], x, s->dims[n->out], y, x2, pool, s->scratch);
@@ -200,6 +204,7 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
         case CX_OP_GAP: cx_gap_run(s->dims[n->in], x, y, pool); break;
         case CX_OP_ADD: cx_add_run(cx_dims_numel(s->dims[n->out]), x, x2, y, n->relu, pool); break;
         }
+        if (s->profile) s->profile[i] += cx_now() - t0;
     }
     memcpy(output, A + s->off[g->output], need * sizeof(float));
     return CORTEX_OK;
