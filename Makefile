@@ -28,7 +28,7 @@ $(patsubst %.c,$(1)/obj/%.o,$(2))
 endef
 
 LIB_OBJ := $(call objs,$(B),$(LIB_SRC))
-TOOLS   := $(B)/cortex $(B)/cortex-convert $(B)/cortex-bench
+TOOLS   := $(B)/cortex $(B)/cortex-convert $(B)/cortex-bench $(B)/npy-diff
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 
 .PHONY: all test test-unit test-simde asan fuzz parity demo clean bench-compare
@@ -52,6 +52,9 @@ $(B)/cortex-convert: $(call objs,$(B),tools/cortex_convert.c $(TOOL_COMMON)) $(B
 $(B)/cortex-bench: $(call objs,$(B),tools/cortex_bench.c $(TOOL_COMMON)) $(B)/libcortex.a
 	$(CC) $(BASE) $^ -o $@ $(LDLIBS)
 
+$(B)/npy-diff: $(call objs,$(B),tools/npy_diff.c $(TOOL_COMMON)) $(B)/libcortex.a
+	$(CC) $(BASE) $^ -o $@ $(LDLIBS)
+
 $(B)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
@@ -63,6 +66,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(call objs,$(B),$(TEST_SUPPORT)) $(B)/libcorte
 # ---- tests: every tests/test_*.c is one Check program, run from the repo root
 test: all $(TESTS) test-simde
 	@CX_TESTS="$(TESTS)" sh tests/run.sh
+	@B=$(B) sh tests/api_example.sh
 
 test-unit: all $(TESTS)
 	@CX_TESTS="$(TESTS)" sh tests/run.sh

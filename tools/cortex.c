@@ -177,9 +177,9 @@ done:
 
 static void human(char *b, size_t n, double v)
 {
-    if (v >= 1e9) snprintf(b, n, "%.2f G", v / 1e9);
-    else if (v >= 1e6) snprintf(b, n, "%.2f M", v / 1e6);
-    else if (v >= 1e3) snprintf(b, n, "%.2f k", v / 1e3);
+    if (v >= 1e9) snprintf(b, n, "%.2f G ", v / 1e9);
+    else if (v >= 1e6) snprintf(b, n, "%.2f M ", v / 1e6);
+    else if (v >= 1e3) snprintf(b, n, "%.2f k ", v / 1e3);
     else snprintf(b, n, "%.0f ", v);
 }
 

@@ -77,7 +77,7 @@ static cortex_status convert_dict(const cx_tdict *sd, const char *name, const cx
     if (p.f && isatty(fileno(p.f))) fprintf(p.f, "\n");
     if (st != CORTEX_OK) { cx_errf(err, errlen, st, "%s: %s", name, b.err); goto out; }
     int classes = g.val_c[y];
-    if (p.f) fprintf(p.f, "folded %d layers (%s, %d classes, %.1f M parameters)\n", b.convs_done, a->name, classes, b.params / 1e6);
+    if (p.f) fprintf(p.f, "folded %d layers (%s, %d classes, %llu parameters)\n", b.convs_done, a->name, classes, (unsigned long long)b.params);
     if ((st = cx_ctx_writer_set_str(w, "arch", a->name)) ||
         (st = cx_ctx_writer_set_str(w, "dtype", "float32")) ||
         (st = cx_ctx_writer_set_i64(w, "num_classes", classes)) ||
