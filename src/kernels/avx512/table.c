@@ -1,6 +1,14 @@
 /* AVX-512 (F/BW/VL/DQ) kernel table. See avx2/table.c. */
 #include "kernels/kernels.h"
 
+void cx_f32_igemm_ukernel_8x32__avx512(size_t mr, size_t nc, size_t kc, size_t ks,
+                                       const float *const *a, const float *w,
+                                       float *c, size_t c_stride, const cx_f32_params *p);
+void cx_f32_dwconv_ukernel__avx512(size_t channels, size_t ks, const float *const *in,
+                                   const float *w, float *out, const cx_f32_params *p);
+
 const cx_kernels cx_kernels_avx512 = {
     .name = "avx512",
+    .f32_gemm = { cx_f32_igemm_ukernel_8x32__avx512, 8, 32 },
+    .f32_dwconv = cx_f32_dwconv_ukernel__avx512,
 };
