@@ -78,14 +78,13 @@ cortex_status cortex_pool_create(int nthreads, cortex_pool **out)
         if (!p->threads) { free(p); return CORTEX_ERR_NOMEM; }
         for (int i = 1; i < nthreads; i++) {
             worker_arg *wa = malloc(sizeof *wa);
+            if (wa) { wa->p = p; wa->id = i; } /* filled before the thread can read it */
             if (!wa || pthread_create(&p->threads[i - 1], NULL, worker_main, wa) != 0) {
                 free(wa);
                 p->nthreads = i; /* destroy joins the ones started */
                 cortex_pool_destroy(p);
                 return CORTEX_ERR_INTERNAL;
             }
-            wa->p = p;
-            wa->id = i;
         }
     }
     *out = p;
