@@ -33,7 +33,7 @@
 #define STBI_NO_STDIO
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
-#define STBI_MAX_DIMENSIONS 16384
+#define STBI_MAX_DIMENSIONS (1 << 16)   /* stb's own cap, above ours: ours gives the message */
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsign-compare"
@@ -311,8 +311,22 @@ static cortex_status decode(const unsigned char *buf, size_t n, uint8_t **rgb, i
      * STBI_NO_THREAD_LOCALS. Either way we read it immediately after the call
      * that failed, before any other stb call. */
     int iw, ih, ic;
-    if (!stbi_info_from_memory(buf, (int)n, &iw, &ih, &ic))
-        return cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "bad %s header: %s", fmt, stbi_failure_reason());
+    if (!stbi_info_from_memory(buf, (int)n, &iw, &ih, &ic)) {
+        /* stbi_info tries every decoder and leaves the last one's reason
+         * ("unknown image type"). The format's own loader runs the same header
+         * checks first, failing before it allocates any pixels, and says why. */
+        int dw, dh, dc;
+        unsigned char *px = stbi_load_from_memory(buf, (int)n, &dw, &dh, &dc, 3);
+        const char *why = stbi_failure_reason();
+        if (px) {
+            stbi_image_free(px);
+            why = "header not understood";
+        }
+        if (why && strcmp(why, "too large") == 0)
+            return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "%s image is over %d pixels a side (the limit is %d)",
+                           fmt, 1 << 16, MAX_SIDE);
+        return cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "bad %s header: %s", fmt, why ? why : "unknown error");
+    }
     if (iw < 1 || ih < 1 || iw > MAX_SIDE || ih > MAX_SIDE || (long long)iw * ih > MAX_PIXELS)
         return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED,
                        "%s image is %dx%d; the limit is %d pixels a side and %lld pixels", fmt, iw, ih, MAX_SIDE,
