@@ -110,7 +110,8 @@ static bool use_im2col(const cx_conv *c) { return c->algo == CX_CONV_IGEMM && c-
 size_t cx_conv_scratch_bytes(const cx_conv *c)
 {
     size_t rows = c->algo == CX_CONV_DW ? 1 : c->kt->f32_gemm.mr;
-    size_t b = rows * (size_t)c->ks * sizeof(float *);
+    /* igemm: tap pointers without channel offset, then the kernel's pointers */
+    size_t b = 2 * rows * (size_t)c->ks * sizeof(float *);
     if (use_im2col(c)) b += rows * (size_t)c->ks * (size_t)c->kc * sizeof(float) + CX_ALIGN;
     return b;
 }
@@ -131,70 +132,78 @@ typedef struct conv_job {
     bool pointwise;                   /* 1x1, stride 1, no padding: rows read in place */
 } conv_job;
 
-/* Row pointers of tap t for output pixel m (channel offset applied by caller). */
-static inline const float *tap_ptr(const conv_job *j, size_t m, int kd, int kh, int kw)
+/* Fills base[t*stride + i] with the input row of tap t for output pixel m, or
+ * NULL where the tap falls in the padding. The pixel is decomposed once. */
+static void row_taps(const conv_job *j, size_t m, const float **base, size_t stride)
 {
     const cx_conv *c = j->c;
     const cx_dims o = j->out, in = j->in;
     size_t ow = m % (size_t)o.w, r = m / (size_t)o.w;
     size_t oh = r % (size_t)o.h; r /= (size_t)o.h;
     size_t od = r % (size_t)o.d, n = r / (size_t)o.d;
-    long id = (long)od * c->g.s[0] - c->g.p[0] + (long)kd * c->g.dil[0];
-    long ih = (long)oh * c->g.s[1] - c->g.p[1] + (long)kh * c->g.dil[1];
-    long iw = (long)ow * c->g.s[2] - c->g.p[2] + (long)kw * c->g.dil[2];
-    if (id < 0 || id >= in.d || ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) return NULL;
-    return j->x + ((((size_t)n * in.d + (size_t)id) * in.h + (size_t)ih) * in.w + (size_t)iw) * in.c;
+    const long d0 = (long)od * c->g.s[0] - c->g.p[0], h0 = (long)oh * c->g.s[1] - c->g.p[1],
+               w0 = (long)ow * c->g.s[2] - c->g.p[2];
+    const float *img = j->x + (size_t)n * in.d * in.h * in.w * in.c;
+    size_t t = 0;
+    for (int kd = 0; kd < c->g.k[0]; kd++) {
+        long id = d0 + (long)kd * c->g.dil[0];
+        for (int kh = 0; kh < c->g.k[1]; kh++) {
+            long ih = h0 + (long)kh * c->g.dil[1];
+            bool rowin = id >= 0 && id < in.d && ih >= 0 && ih < in.h;
+            const float *rowp = rowin ? img + (((size_t)id * in.h + (size_t)ih) * in.w) * in.c : NULL;
+            for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
+                long iw = w0 + (long)kw * c->g.dil[2];
+                base[t * stride] = (rowin && iw >= 0 && iw < in.w) ? rowp + (size_t)iw * in.c : NULL;
+            }
+        }
+    }
 }
 
+/* One task: one MR-row tile x one column block, for every group. The tap
+ * pointers are computed once and offset per group. */
 static void igemm_task(void *arg, size_t task, int worker)
 {
     const conv_job *j = arg;
     const cx_conv *c = j->c;
     const size_t MR = c->kt->f32_gemm.mr, NR = c->kt->f32_gemm.nr;
-    const size_t ks = (size_t)c->ks, kc = (size_t)c->kc;
-    size_t mt = task % j->mtiles, rest = task / j->mtiles;
-    size_t nb = rest % j->nblocks, gi = rest / j->nblocks;
+    const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, cout = (size_t)c->cout;
+    size_t mt = task % j->mtiles, nb = task / j->mtiles;
     size_t m0 = mt * MR, mr = CX_MIN(MR, j->m - m0);
     size_t n0 = nb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)c->nc - n0);
-    const float **ind = j->scratch[worker].p;
-    const size_t choff = gi * kc;
-    size_t call_kc = kc, call_ks = ks;
+    const float **base = j->scratch[worker].p, **ind = base + MR * ks;
+    const bool im2col = use_im2col(c);
+    float *rows = im2col ? (float *)CX_ROUND_UP((uintptr_t)(ind + MR * ks), CX_ALIGN) : NULL;
 
-    if (use_im2col(c)) {
-        float *rows = (float *)CX_ROUND_UP((uintptr_t)(ind + MR * ks), CX_ALIGN);
-        for (size_t i = 0; i < MR; i++) {
-            float *r = rows + i * ks * kc;
-            size_t t = 0;
-            for (int kd = 0; kd < c->g.k[0]; kd++)
-                for (int kh = 0; kh < c->g.k[1]; kh++)
-                    for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
-                        const float *p = tap_ptr(j, m0 + CX_MIN(i, mr - 1), kd, kh, kw);
-                        for (size_t k = 0; k < kc; k++) r[t * kc + k] = p ? p[choff + k] : 0.0f;
-                    }
-            ind[i] = r;
-        }
-        call_kc = ks * kc;
-        call_ks = 1;
-    } else if (j->pointwise) {
-        for (size_t i = 0; i < MR; i++) {
-            size_t m = m0 + CX_MIN(i, mr - 1);
-            ind[i] = j->x + m * (size_t)c->cin + choff;
-        }
+    if (j->pointwise) {
+        for (size_t i = 0; i < MR; i++) base[i] = j->x + (m0 + CX_MIN(i, mr - 1)) * (size_t)c->cin;
     } else {
-        size_t t = 0;
-        for (int kd = 0; kd < c->g.k[0]; kd++)
-            for (int kh = 0; kh < c->g.k[1]; kh++)
-                for (int kw = 0; kw < c->g.k[2]; kw++, t++)
-                    for (size_t i = 0; i < MR; i++) {
-                        const float *p = tap_ptr(j, m0 + CX_MIN(i, mr - 1), kd, kh, kw);
-                        ind[t * MR + i] = p ? p + choff : c->zero;
-                    }
+        for (size_t i = 0; i < MR; i++) row_taps(j, m0 + CX_MIN(i, mr - 1), base + i, MR);
     }
-    const size_t cout = (size_t)c->cout;
-    const size_t col = gi * (size_t)c->nc + n0;
-    cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout };
-    const float *w = c->packed + gi * c->group_stride + (n0 / NR) * NR * (1 + ks * kc);
-    c->kt->f32_gemm.igemm(mr, ncols, call_kc, call_ks, ind, w, j->y + m0 * cout + col, cout, &p);
+    const size_t wpanel = (n0 / NR) * NR * (1 + ks * kc);
+    for (size_t gi = 0; gi < (size_t)c->groups; gi++) {
+        const size_t choff = gi * kc, col = gi * (size_t)c->nc + n0;
+        const float *const *a = ind;
+        size_t call_kc = kc, call_ks = ks;
+        if (im2col) {
+            for (size_t i = 0; i < MR; i++) {
+                float *r = rows + i * ks * kc;
+                for (size_t t = 0; t < ks; t++) {
+                    const float *p = base[t * MR + i];
+                    for (size_t k = 0; k < kc; k++) r[t * kc + k] = p ? p[choff + k] : 0.0f;
+                }
+                ind[i] = r;
+            }
+            call_kc = ks * kc;
+            call_ks = 1;
+        } else if (c->groups == 1 && j->pointwise) {
+            a = base;
+        } else {
+            for (size_t q = 0; q < MR * ks; q++) ind[q] = base[q] ? base[q] + choff : c->zero;
+        }
+        cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout };
+        const float *w = c->packed + gi * c->group_stride + wpanel;
+        c->kt->f32_gemm.igemm(mr, ncols, call_kc, call_ks, a, w, j->y + m0 * cout + col, cout, &p);
+    }
 }
 
 static void dw_task(void *arg, size_t row, int worker)
@@ -202,17 +211,13 @@ static void dw_task(void *arg, size_t row, int worker)
     const conv_job *j = arg;
     const cx_conv *c = j->c;
     const float **ind = j->scratch[worker].p;
-    const size_t C = (size_t)c->cout;
+    const size_t C = (size_t)c->cout, ks = (size_t)c->ks;
     for (size_t ow = 0; ow < (size_t)j->out.w; ow++) {
-        size_t m = row * (size_t)j->out.w + ow, t = 0;
-        for (int kd = 0; kd < c->g.k[0]; kd++)
-            for (int kh = 0; kh < c->g.k[1]; kh++)
-                for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
-                    const float *p = tap_ptr(j, m, kd, kh, kw);
-                    ind[t] = p ? p : c->zero;
-                }
+        size_t m = row * (size_t)j->out.w + ow;
+        row_taps(j, m, ind, 1);
+        for (size_t t = 0; t < ks; t++) if (!ind[t]) ind[t] = c->zero;
         cx_f32_params p = { c->min, c->max, j->res ? j->res + m * C : NULL, C };
-        c->kt->f32_dwconv(C, (size_t)c->ks, ind, c->packed, j->y + m * C, &p);
+        c->kt->f32_dwconv(C, ks, ind, c->packed, j->y + m * C, &p);
     }
 }
 
@@ -234,7 +239,7 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
     size_t panels = CX_MAX((size_t)1, CX_CONV_BLOCK_BYTES / panel_bytes);
     j.nblk = CX_MIN(panels * NR, CX_ROUND_UP((size_t)c->nc, NR));
     j.nblocks = CX_DIV_UP((size_t)c->nc, j.nblk);
-    cx_parallel(pool, igemm_task, &j, (size_t)c->groups * j.nblocks * j.mtiles);
+    cx_parallel(pool, igemm_task, &j, j.nblocks * j.mtiles);
 }
 
 void cx_conv_ref(int cin, int cout, int groups, const cx_conv_geom *g, const float *w,
