@@ -78,7 +78,7 @@ SIMDE_LIB_OBJ := $(patsubst %.c,$(SB)/obj/%.o,$(LIB_SRC))
 SIMDE_TESTS := $(patsubst tests/%.c,$(SB)/tests/%,$(KTEST_SRC))
 $(SB)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -DCX_SIMDE $(if $(findstring /kernels/avx512/,$@),,$(call isaflags,$@)) -MMD -MP -c $< -o $@
+	$(CC) $(BASE) -Wno-psabi -DCX_SIMDE $(if $(findstring /kernels/avx512/,$@),,$(call isaflags,$@)) -MMD -MP -c $< -o $@
 $(SB)/libcortex.a: $(SIMDE_LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^

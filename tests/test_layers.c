@@ -106,7 +106,9 @@ START_TEST(conv_random_shapes)
     const cx_kernels *t[4];
     int nt = cxt_tables(t, 4);
     for (int it = 0; it < 150; it++) {
-        conv_case cc = { "random", 0 };
+        conv_case cc;
+        memset(&cc, 0, sizeof cc);
+        cc.name = "random";
         cc.n = cxt_int(1, 2);
         int three = cxt_int(0, 3) == 0;
         cc.groups = cxt_int(0, 2) == 0 ? cxt_int(1, 4) : 1;

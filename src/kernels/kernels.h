@@ -46,12 +46,19 @@ typedef void (*cx_f32_igemm_fn)(size_t mr, size_t nc, size_t kc, size_t ks,
 typedef void (*cx_f32_dwconv_fn)(size_t channels, size_t ks, const float *const *in,
                                  const float *w, float *out, const cx_f32_params *p);
 
+/* One f32 igemm kernel with its tile; weights are packed with this nr. */
+typedef struct cx_f32_gemm_desc {
+    cx_f32_igemm_fn igemm;       /* full MR-row kernel; handles any mr <= MR */
+    uint32_t mr, nr;
+} cx_f32_gemm_desc;
+
 typedef struct cx_kernels {
     const char *name;            /* "scalar", "avx2", "avx512" */
-    struct {
-        cx_f32_igemm_fn igemm;   /* full MR-row kernel; handles any mr <= MR */
-        uint32_t mr, nr;
-    } f32_gemm;
+    cx_f32_gemm_desc f32_gemm;   /* the main GEMM */
+    /* A narrower-NR GEMM for convs whose groups have few output channels
+     * (ResNeXt: 8 or 16 per group), where the main NR would compute mostly
+     * padding. igemm NULL when the table has none. */
+    cx_f32_gemm_desc f32_gemm_narrow;
     cx_f32_dwconv_fn f32_dwconv;
 } cx_kernels;
 

@@ -17,9 +17,20 @@
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
-/* Target bytes of packed weights one column block may span: about a quarter of
- * a 512 KiB-1 MiB L2, so the block stays resident while row tiles stream past. */
-#define CX_CONV_BLOCK_BYTES (192 * 1024)
+/* Target bytes of packed weights one column block may span: under half of a
+ * 1 MiB L2 (Zen 4/5), so the block stays resident while row tiles stream past. */
+#define CX_CONV_BLOCK_BYTES (384 * 1024)
+
+/* Columns computed per group, padding included, weighted by how fast a kernel
+ * runs a full panel: the narrow kernel wins only where the main one would
+ * mostly compute padding (ResNeXt groups of 8 or 16 channels). */
+static const cx_f32_gemm_desc *pick_gemm(const cx_kernels *kt, size_t nc)
+{
+    const cx_f32_gemm_desc *m = &kt->f32_gemm, *n = &kt->f32_gemm_narrow;
+    if (!n->igemm) return m;
+    double cm = (double)CX_ROUND_UP(nc, (size_t)m->nr), cn = (double)CX_ROUND_UP(nc, (size_t)n->nr) / 0.8;
+    return cn < cm ? n : m;
+}
 
 cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx_conv_geom *g,
                              bool relu, const float *w, const float *bias, const cx_kernels *kt)
@@ -53,7 +64,8 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
     }
 
     c->algo = CX_CONV_IGEMM;
-    const size_t nr = kt->f32_gemm.nr;
+    c->gemm = pick_gemm(kt, nc);
+    const size_t nr = c->gemm->nr;
     c->group_stride = cx_f32_gemm_packed_size(nc, kc, ks, nr);
     float *tmp = cx_alloc(nc * ks * kc * sizeof(float));
     c->packed = cx_alloc(c->group_stride * (size_t)groups * sizeof(float));
@@ -109,7 +121,7 @@ static bool use_im2col(const cx_conv *c) { return c->algo == CX_CONV_IGEMM && c-
 
 size_t cx_conv_scratch_bytes(const cx_conv *c)
 {
-    size_t rows = c->algo == CX_CONV_DW ? 1 : c->kt->f32_gemm.mr;
+    size_t rows = c->algo == CX_CONV_DW ? 1 : c->gemm->mr;
     /* igemm: tap pointers without channel offset, then the kernel's pointers */
     size_t b = 2 * rows * (size_t)c->ks * sizeof(float *);
     if (use_im2col(c)) b += rows * (size_t)c->ks * (size_t)c->kc * sizeof(float) + CX_ALIGN;
@@ -165,7 +177,7 @@ static void igemm_task(void *arg, size_t task, int worker)
 {
     const conv_job *j = arg;
     const cx_conv *c = j->c;
-    const size_t MR = c->kt->f32_gemm.mr, NR = c->kt->f32_gemm.nr;
+    const size_t MR = c->gemm->mr, NR = c->gemm->nr;
     const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, cout = (size_t)c->cout;
     size_t mt = task % j->mtiles, nb = task / j->mtiles;
     size_t m0 = mt * MR, mr = CX_MIN(MR, j->m - m0);
@@ -202,7 +214,7 @@ static void igemm_task(void *arg, size_t task, int worker)
         }
         cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout };
         const float *w = c->packed + gi * c->group_stride + wpanel;
-        c->kt->f32_gemm.igemm(mr, ncols, call_kc, call_ks, a, w, j->y + m0 * cout + col, cout, &p);
+        c->gemm->igemm(mr, ncols, call_kc, call_ks, a, w, j->y + m0 * cout + col, cout, &p);
     }
 }
 
@@ -229,7 +241,7 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
         cx_parallel(pool, dw_task, &j, (size_t)out.n * out.d * out.h);
         return;
     }
-    const size_t MR = c->kt->f32_gemm.mr, NR = c->kt->f32_gemm.nr;
+    const size_t MR = c->gemm->mr, NR = c->gemm->nr;
     const cx_conv_geom *g = &c->g;
     j.pointwise = c->ks == 1 && g->s[0] == 1 && g->s[1] == 1 && g->s[2] == 1 &&
                   g->p[0] == 0 && g->p[1] == 0 && g->p[2] == 0;

@@ -29,6 +29,7 @@ typedef struct cx_conv {
     float min, max;       /* output clamp (ReLU: 0..inf) */
     cx_conv_algo algo;
     const cx_kernels *kt;
+    const cx_f32_gemm_desc *gemm; /* igemm: the table's main or narrow kernel */
     float *packed;        /* igemm: per group cx_f32_gemm_packed_size floats; dw: bias + ks*C */
     size_t group_stride;  /* floats between groups in packed */
     float *zero;          /* kc (igemm) or C (dw) zeros: the padding row */
