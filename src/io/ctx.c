@@ -570,6 +570,7 @@ static cortex_status parse(cx_ctx_file *f, unsigned flags, char *err, size_t err
                              show(nb, sizeof nb, (const unsigned char *)t->name, strlen(t->name)));
                 break;
             }
+            cx_ctx_release_tensor(f, t);
         }
     }
     free(cks);
@@ -670,10 +671,10 @@ cortex_status cx_ctx_open_file(const char *path, cx_ctx_file **out, char *err, s
                        (long long)sb.st_size);
     }
     size_t size = (size_t)sb.st_size;
+    /* No MAP_POPULATE: pages are faulted in tensor by tensor and dropped again
+     * after their checksum (and later after packing), so a model never holds
+     * the file and its packed weights in memory at once. */
     int mflags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-    mflags |= MAP_POPULATE;  /* every page is read by the checksums anyway */
-#endif
     void *m = mmap(NULL, size, PROT_READ, mflags, fd, 0);
     int e = errno;
     close(fd);
@@ -764,6 +765,15 @@ const cx_ctx_tensor *cx_ctx_find(const cx_ctx_file *f, const char *name)
 }
 
 uint32_t cx_ctx_version(const cx_ctx_file *f) { return f ? f->version : 0; }
+
+void cx_ctx_release_tensor(const cx_ctx_file *f, const cx_ctx_tensor *t)
+{
+    /* only whole pages inside the tensor: neighbours may still be in use */
+    if (!f || !f->map || !t || !t->nbytes) return;
+    const size_t pg = 4096;
+    uintptr_t a = CX_ROUND_UP((uintptr_t)t->data, pg), e = ((uintptr_t)t->data + t->nbytes) / pg * pg;
+    if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+}
 
 void cx_ctx_release_pages(cx_ctx_file *f)
 {

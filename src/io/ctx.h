@@ -54,6 +54,9 @@ const cx_ctx_tensor *cx_ctx_find(const cx_ctx_file *f, const char *name);
 uint32_t cx_ctx_version(const cx_ctx_file *f);
 /* Tell the kernel the mapped weight pages are no longer needed (after packing). */
 void cx_ctx_release_pages(cx_ctx_file *f);
+/* Same for one tensor's whole pages (no-op for memory-opened files). Data stays
+ * readable: a later access faults the pages back in from the file. */
+void cx_ctx_release_tensor(const cx_ctx_file *f, const cx_ctx_tensor *t);
 
 /* Writer: collects metadata and tensors (copied), then writes atomically
  * (temp file + rename). */

@@ -85,6 +85,11 @@ size_t cx_f32_gemm_packed_size(size_t n, size_t kc, size_t ks, size_t nr);
 void cx_f32_gemm_pack_weights(size_t n, size_t kc, size_t ks, size_t nr,
                               const float *w, const float *bias, float *out);
 
+/* Same packed layout, read straight from a PyTorch conv weight of one group:
+ * w is (n, kc, ks) = (out channels, in channels, kd*kh*kw), no temporary. */
+void cx_f32_gemm_pack_conv_weights(size_t n, size_t kc, size_t ks, size_t nr,
+                                   const float *w, const float *bias, float *out);
+
 /* scalar kernels */
 void cx_f32_igemm_ukernel_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
                                       const float *const *a, const float *w,

@@ -67,20 +67,13 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
     c->gemm = pick_gemm(kt, nc);
     const size_t nr = c->gemm->nr;
     c->group_stride = cx_f32_gemm_packed_size(nc, kc, ks, nr);
-    float *tmp = cx_alloc(nc * ks * kc * sizeof(float));
     c->packed = cx_alloc(c->group_stride * (size_t)groups * sizeof(float));
     c->zero = cx_calloc(kc * sizeof(float));
-    if (!tmp || !c->packed || !c->zero) { cx_free(tmp); cx_conv_destroy(c); return CORTEX_ERR_NOMEM; }
-    for (int gi = 0; gi < groups; gi++) {
-        /* PyTorch (o, k, t) -> GEMM (j, t, k): taps outer, channels inner, as NHWC rows are read */
-        for (size_t j = 0; j < nc; j++)
-            for (size_t k = 0; k < kc; k++)
-                for (size_t t = 0; t < ks; t++)
-                    tmp[(j * ks + t) * kc + k] = w[(((size_t)gi * nc + j) * kc + k) * ks + t];
-        cx_f32_gemm_pack_weights(nc, kc, ks, nr, tmp, bias ? bias + (size_t)gi * nc : NULL,
-                                 c->packed + (size_t)gi * c->group_stride);
-    }
-    cx_free(tmp);
+    if (!c->packed || !c->zero) { cx_conv_destroy(c); return CORTEX_ERR_NOMEM; }
+    for (int gi = 0; gi < groups; gi++)
+        cx_f32_gemm_pack_conv_weights(nc, kc, ks, nr, w + (size_t)gi * nc * kc * ks,
+                                      bias ? bias + (size_t)gi * nc : NULL,
+                                      c->packed + (size_t)gi * c->group_stride);
     return CORTEX_OK;
 }
 

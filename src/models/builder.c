@@ -138,6 +138,9 @@ static int emit_conv(cx_builder *b, int x, const char *name, int cin, int cout, 
         n->out = y;
         cortex_status st = cx_conv_create(&n->conv, cin, cout, groups, geo, relu, w, bias, b->kt);
         if (st != CORTEX_OK) return cx_b_fail(b, st, "conv '%s': cannot create (%s)", name, cortex_status_str(st));
+        /* packed: the mapped file pages of this layer can go (peak RSS ~ packed weights) */
+        snprintf(key, sizeof key, "%s.weight", name);
+        cx_ctx_release_tensor(b->ctx, cx_ctx_find(b->ctx, key));
     }
     b->convs_done++;
     if (b->progress) b->progress(b->progress_ctx, b->convs_done);
