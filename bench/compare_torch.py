@@ -73,7 +73,7 @@ def loaded_blas():
     except OSError:
         return "?"
     names = sorted({"/".join(os.path.realpath(l).split("/")[-2:]) for l in libs if l.startswith("/")})
-    return ",".join(names) or "none"
+    return "+".join(names) or "none"
 
 
 def aten_capability():
