@@ -681,6 +681,64 @@ START_TEST(test_igemm_random)
 }
 END_TEST
 
+START_TEST(test_igemm_float_free)
+{
+    /* Every table (the scalar reference included) against a formula with no
+     * float at all: power-of-two scales 2^-sa and 2^-sr, small shapes, int64
+     * accumulation and integer round-half-to-even. */
+    FOR_TABLES {
+        const cx_q8_kernels *K = KT[ti];
+        const size_t MR = K->gemm.mr, NR = K->gemm.nr;
+        for (int n = 0; n < 60; n++) {
+            const size_t mr = (size_t)cxt_int(1, (int)MR), nc = (size_t)cxt_int(1, 2 * (int)NR + 1);
+            const size_t kc = (size_t)cxt_int(1, 9), ks = (size_t)cxt_int(1, 3);
+            const int sa = cxt_int(0, 10), sr = cxt_int(0, 3), has_r = cxt_int(0, 1);
+            const uint8_t a_zp = (uint8_t)cxt_int(0, 255);
+            const int y_zp = cxt_int(0, 255), ymin = cxt_int(0, 40), ymax = cxt_int(215, 255), r_zp = cxt_int(0, 255);
+            int8_t *wt = xmalloc(nc * ks * kc);
+            int32_t *bias = xmalloc(nc * 4);
+            float *scale = xmalloc(nc * 4);
+            for (size_t x = 0; x < nc * ks * kc; x++) wt[x] = (int8_t)cxt_int(-K->wmax, K->wmax);
+            for (size_t j = 0; j < nc; j++) {
+                bias[j] = cxt_int(-3000, 3000);
+                scale[j] = ldexpf(1.0f, -sa);
+            }
+            uint8_t *packed = xmalloc(cx_q8_gemm_packed_size(nc, kc, ks, NR));
+            cx_q8_gemm_pack_weights(nc, kc, ks, NR, K->wmax, wt, bias, scale, a_zp, packed);
+            uint8_t *arows = xmalloc(ks * MR * kc);
+            fill_u8(arows, ks * MR * kc, 0, 255);
+            const uint8_t **a = xmalloc(ks * MR * sizeof *a);
+            for (size_t t = 0; t < ks; t++)
+                for (size_t i = 0; i < MR; i++) a[t * MR + i] = arows + (t * MR + (i < mr ? i : mr - 1)) * kc;
+            uint8_t *res = xmalloc(mr * nc), *c = xmalloc(mr * nc);
+            fill_u8(res, mr * nc, 0, 255);
+            const cx_q8_params p = { y_zp, ymin, ymax, has_r ? res : NULL, nc, r_zp, ldexpf(1.0f, -sr) };
+            K->gemm.igemm(mr, nc, kc, ks, a, packed, c, nc, &p);
+            for (size_t i = 0; i < mr; i++)
+                for (size_t j = 0; j < nc; j++) {
+                    int64_t acc = bias[j];
+                    for (size_t t = 0; t < ks; t++)
+                        for (size_t k = 0; k < kc; k++)
+                            acc += ((int64_t)a[t * MR + i][k] - a_zp) * wt[(j * ks + t) * kc + k];
+                    const uint8_t e = requant_int(acc, sa, has_r, (int64_t)res[i * nc + j] - r_zp, sr, y_zp, ymin, ymax);
+                    ck_assert_msg(c[i * nc + j] == e,
+                                  "[%s] float-free: mr=%zu nc=%zu kc=%zu ks=%zu sa=%d sr=%d res=%d: C[%zu][%zu] = %d, "
+                                  "expected %d (acc %lld)",
+                                  K->name, mr, nc, kc, ks, sa, sr, has_r, i, j, c[i * nc + j], e, (long long)acc);
+                }
+            free(wt);
+            free(bias);
+            free(scale);
+            free(packed);
+            free(arows);
+            free(a);
+            free(res);
+            free(c);
+        }
+    }
+}
+END_TEST
+
 /* ----------------------------------------------------------------- dwconv */
 
 typedef struct {
@@ -944,6 +1002,7 @@ static Suite *make_suite(void)
         { "igemm_ties", test_igemm_ties },
         { "igemm_saturation", test_igemm_saturation },
         { "igemm_random", test_igemm_random },
+        { "igemm_float_free", test_igemm_float_free },
         { "dwconv_channels", test_dwconv_channels },
         { "dwconv_edges", test_dwconv_edges },
         { "dwconv_random", test_dwconv_random },
