@@ -11,12 +11,22 @@ void cx_builder_init(cx_builder *b, cx_build_mode mode, cx_graph *g)
     b->mode = mode;
     b->g = g;
     b->bn_eps = 1e-5;
+    b->wbits = 8;
 }
 
 void cx_builder_free(cx_builder *b)
 {
     free(b->used);
     b->used = NULL;
+    free(b->twin);
+    free(b->has_act);
+    free(b->act_scale);
+    free(b->act_zp);
+    b->twin = NULL;
+    b->has_act = NULL;
+    b->act_scale = NULL;
+    b->act_zp = NULL;
+    b->cap_meta = 0;
 }
 
 int cx_b_fail(cx_builder *b, cortex_status st, const char *fmt, ...)
@@ -44,17 +54,25 @@ static bool ensure_used(cx_builder *b)
     return b->used != NULL;
 }
 
-/* A source tensor as float32: shape and data. Marks it used. */
-typedef struct src_t { int ndim; const int64_t *shape; const float *data; size_t numel; } src_t;
+/* A source tensor as float32 (or int8 where fetch_any allows it): shape and
+ * data. Marks it used. */
+typedef struct src_t { int ndim; const int64_t *shape; const float *data; size_t numel; cx_dtype dtype; } src_t;
+
+static bool fetch_as(cx_builder *b, const char *name, src_t *t, bool required, bool allow_i8);
 
 static bool fetch(cx_builder *b, const char *name, src_t *t, bool required)
+{
+    return fetch_as(b, name, t, required, false);
+}
+
+static bool fetch_as(cx_builder *b, const char *name, src_t *t, bool required, bool allow_i8)
 {
     if (!ensure_used(b)) { cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory"); return false; }
     if (b->mode == CX_BUILD_CONVERT) {
         const cx_ftensor *f = cx_tdict_find(b->sd, name);
         if (f) {
             b->used[f - b->sd->items] = true;
-            *t = (src_t){ f->ndim, f->shape, f->data, f->numel };
+            *t = (src_t){ f->ndim, f->shape, f->data, f->numel, CX_F32 };
             return true;
         }
     } else {
@@ -62,12 +80,12 @@ static bool fetch(cx_builder *b, const char *name, src_t *t, bool required)
         if (f) {
             for (size_t i = 0; i < cx_ctx_tensor_count(b->ctx); i++)
                 if (cx_ctx_tensor_at(b->ctx, i) == f) b->used[i] = true;
-            if (f->dtype != CX_F32) {
-                cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "tensor '%s' has dtype %s, expected float32",
-                          name, cx_dtype_name(f->dtype));
+            if (f->dtype != CX_F32 && !(allow_i8 && f->dtype == CX_I8)) {
+                cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "tensor '%s' has dtype %s, expected float32%s",
+                          name, cx_dtype_name(f->dtype), allow_i8 ? " or int8" : "");
                 return false;
             }
-            *t = (src_t){ f->ndim, f->shape, f->data, f->numel };
+            *t = (src_t){ f->ndim, f->shape, f->data, f->numel, f->dtype };
             return true;
         }
     }
@@ -98,12 +116,109 @@ static bool check_vec(cx_builder *b, const char *name, const src_t *t, int64_t l
     return false;
 }
 
+/* ---- int8 LOAD: value types and conversions */
+
+static bool ensure_meta(cx_builder *b)
+{
+    int need = b->g->n_vals;
+    if (need <= b->cap_meta) return true;
+    int nc = need * 2 + 16;
+    int *tw = realloc(b->twin, (size_t)nc * sizeof *tw);
+    if (tw) b->twin = tw;
+    bool *ha = realloc(b->has_act, (size_t)nc * sizeof *ha);
+    if (ha) b->has_act = ha;
+    float *as = realloc(b->act_scale, (size_t)nc * sizeof *as);
+    if (as) b->act_scale = as;
+    int32_t *az = realloc(b->act_zp, (size_t)nc * sizeof *az);
+    if (az) b->act_zp = az;
+    if (!tw || !ha || !as || !az) return false;
+    for (int i = b->cap_meta; i < nc; i++) { b->twin[i] = -1; b->has_act[i] = false; }
+    b->cap_meta = nc;
+    return true;
+}
+
+/* Metadata [scale, zp] under key: 1 found and valid, 0 absent; -1 invalid (failed). */
+static int read_qparams(cx_builder *b, const char *key, float *scale, int32_t *zp)
+{
+    size_t n;
+    const float *v;
+    if (cx_ctx_get_f32_array(b->ctx, key, &n, &v) != CORTEX_OK) return 0;
+    if (n != 2 || !(v[0] > 0) || !(v[0] < 1e30f) || !(v[1] >= 0 && v[1] <= 255) || v[1] != (float)(int32_t)v[1]) {
+        cx_b_fail(b, CORTEX_ERR_CORRUPT, "metadata '%s' must be [scale > 0, integer zero point 0..255]", key);
+        return -1;
+    }
+    *scale = v[0];
+    *zp = (int32_t)v[1];
+    return 1;
+}
+
+/* An f32 value made by node `name` (int8 LOAD): remember its calibrated
+ * parameters (quant.act.<name>), used if a consumer needs it as u8. */
+static void note_f32(cx_builder *b, int v, const char *key)
+{
+    if (!b->int8 || v < 0) return;
+    if (!ensure_meta(b)) { cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory"); return; }
+    float sc;
+    int32_t zp;
+    int r = read_qparams(b, key, &sc, &zp);
+    if (r == 1) { b->has_act[v] = true; b->act_scale[v] = sc; b->act_zp[v] = zp; }
+}
+
+static void act_key(char *key, size_t n, const char *node) { snprintf(key, n, "quant.act.%s", node); }
+
+/* v as a u8 value (QUANTIZE inserted once per value). */
+static int as_u8(cx_builder *b, int v, const char *consumer)
+{
+    if (!cx_b_ok(b) || v < 0) return -1;
+    if (b->g->val_q[v].type == CX_V_U8) return v;
+    if (!ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    if (b->twin[v] >= 0) return b->twin[v];
+    if (!b->has_act[v])
+        return cx_b_fail(b, CORTEX_ERR_CORRUPT, "int8 model: no activation parameters (quant.input / quant.act.*) "
+                         "for the input of '%s'", consumer);
+    int q = cx_graph_add_qvalue(b->g, b->g->val_c[v], b->act_scale[v], b->act_zp[v]);
+    if (q < 0 || !ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    char name[320];
+    snprintf(name, sizeof name, "%s:quantize", consumer);
+    cx_node *n = cx_graph_add_node(b->g, CX_OP_QUANTIZE, name);
+    if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    n->in = v;
+    n->out = q;
+    b->twin[v] = q;
+    b->twin[q] = v;
+    return q;
+}
+
+/* v as an f32 value (DEQUANTIZE inserted once per value). */
+static int as_f32(cx_builder *b, int v, const char *consumer)
+{
+    if (!cx_b_ok(b) || v < 0) return -1;
+    if (b->g->val_q[v].type == CX_V_F32) return v;
+    if (!ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    if (b->twin[v] >= 0) return b->twin[v];
+    int f = cx_graph_add_value(b->g, b->g->val_c[v]);
+    if (f < 0 || !ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    char name[320];
+    snprintf(name, sizeof name, "%s:dequantize", consumer);
+    cx_node *n = cx_graph_add_node(b->g, CX_OP_DEQUANTIZE, name);
+    if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    n->in = v;
+    n->out = f;
+    b->twin[v] = f;
+    b->twin[f] = v;
+    b->has_act[f] = true;
+    b->act_scale[f] = b->g->val_q[v].scale;
+    b->act_zp[f] = b->g->val_q[v].zp;
+    return f;
+}
+
 int cx_b_input(cx_builder *b, int channels)
 {
     if (!cx_b_ok(b)) return -1;
     int v = cx_graph_add_value(b->g, channels);
     if (v < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     b->g->input = v;
+    note_f32(b, v, "quant.input");
     return v;
 }
 
@@ -147,6 +262,52 @@ static int emit_conv(cx_builder *b, int x, const char *name, int cin, int cout, 
     return y;
 }
 
+/* int8 LOAD of a conv stored with int8 weights: a QCONV node. */
+static int emit_qconv(cx_builder *b, int x, const char *name, int cin, int cout, int groups,
+                      const cx_conv_geom *geo, const src_t *w, const float *bias, int residual, bool relu)
+{
+    char key[320];
+    src_t ws;
+    snprintf(key, sizeof key, "%s.wscale", name);
+    if (!fetch(b, key, &ws, true) || !check_vec(b, key, &ws, cout)) return -1;
+    int xq = as_u8(b, x, name);
+    int rq = residual >= 0 ? as_u8(b, residual, name) : -1;
+    if (!cx_b_ok(b)) return -1;
+    float ysc;
+    int32_t yzp;
+    act_key(key, sizeof key, name);
+    int r = read_qparams(b, key, &ysc, &yzp);
+    if (r == 0) return cx_b_fail(b, CORTEX_ERR_CORRUPT, "int8 model: metadata has no '%s'", key);
+    if (r < 0) return -1;
+    b->params += (uint64_t)w->numel + (uint64_t)cout;
+    int y = cx_graph_add_qvalue(b->g, cout, ysc, yzp);
+    if (y < 0 || !ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    cx_node *n = cx_graph_add_node(b->g, CX_OP_QCONV, name);
+    if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    n->in = xq;
+    n->in2 = rq;
+    n->out = y;
+    const cx_vquant *xa = &b->g->val_q[xq];
+    cx_qconv_desc d = { .cin = cin, .cout = cout, .groups = groups, .g = *geo, .w = (const int8_t *)w->data,
+                        .w_scale = ws.data, .bias = bias, .a_scale = xa->scale, .a_zp = xa->zp,
+                        .y_scale = ysc, .y_zp = yzp, .relu = relu, .residual = rq >= 0 };
+    if (rq >= 0) {
+        d.r_scale = b->g->val_q[rq].scale;
+        d.r_zp = b->g->val_q[rq].zp;
+    }
+    cortex_status st = cx_qconv_create(&n->qconv, &d, b->qk);
+    if (st == CORTEX_ERR_INVALID_ARG)
+        return cx_b_fail(b, CORTEX_ERR_CORRUPT, "conv '%s': invalid quantization parameters (weight scales '%s.wscale')",
+                         name, name);
+    if (st != CORTEX_OK) return cx_b_fail(b, st, "conv '%s': cannot create (%s)", name, cortex_status_str(st));
+    if (n->qconv.wbits < b->wbits) b->wbits = n->qconv.wbits;
+    snprintf(key, sizeof key, "%s.weight", name);
+    cx_ctx_release_tensor(b->ctx, cx_ctx_find(b->ctx, key));
+    b->convs_done++;
+    if (b->progress) b->progress(b->progress_ctx, b->convs_done);
+    return y;
+}
+
 int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
               const int stride[3], const int pad[3], int residual, bool relu)
 {
@@ -156,7 +317,7 @@ int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int 
     char key[320];
     src_t w;
     snprintf(key, sizeof key, "%s.weight", conv);
-    if (!fetch(b, key, &w, true)) return -1;
+    if (!fetch_as(b, key, &w, true, b->mode == CX_BUILD_LOAD && b->int8)) return -1;
     const int spatial = b->g->spatial;
     char s[128];
     shape_str(s, sizeof s, w.ndim, w.shape);
@@ -182,7 +343,17 @@ int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int 
         src_t bias;
         snprintf(key, sizeof key, "%s.bias", conv);
         if (!fetch(b, key, &bias, true) || !check_vec(b, key, &bias, cout)) return -1;
-        return emit_conv(b, x, conv, cin, (int)cout, groups, &geo, w.data, bias.data, w.shape, w.ndim, residual, relu);
+        if (w.dtype == CX_I8)
+            return emit_qconv(b, x, conv, cin, (int)cout, groups, &geo, &w, bias.data, residual, relu);
+        if (b->int8) {
+            x = as_f32(b, x, conv);
+            if (residual >= 0) residual = as_f32(b, residual, conv);
+            if (!cx_b_ok(b)) return -1;
+        }
+        int y = emit_conv(b, x, conv, cin, (int)cout, groups, &geo, w.data, bias.data, w.shape, w.ndim, residual, relu);
+        act_key(key, sizeof key, conv);
+        note_f32(b, y, key);
+        return y;
     }
 
     /* CONVERT: fold BN (or take the conv's own bias) */
@@ -232,7 +403,27 @@ static int add_pool(cx_builder *b, cx_opkind op, int x, const char *name, const 
     if (!cx_b_ok(b)) return -1;
     int c = in_channels(b, x);
     if (c < 0) return -1;
-    int y = cx_graph_add_value(b->g, c);
+    int y;
+    if (b->mode == CX_BUILD_LOAD && b->int8) {
+        bool u8 = b->g->val_q[x].type == CX_V_U8;
+        if (u8 && op == CX_OP_MAXPOOL && (long)k[0] * k[1] * k[2] <= CX_QPOOL_MAX_TAPS) {
+            /* max commutes with the affine map: same (scale, zp) */
+            op = CX_OP_QMAXPOOL;
+            y = cx_graph_add_qvalue(b->g, c, b->g->val_q[x].scale, b->g->val_q[x].zp);
+        } else if (u8 && op == CX_OP_GAP) {
+            op = CX_OP_QGAP_F32;
+            y = cx_graph_add_value(b->g, c);
+        } else {
+            x = as_f32(b, x, name);
+            if (x < 0) return -1;
+            y = cx_graph_add_value(b->g, c);
+            char key[320];
+            act_key(key, sizeof key, name);
+            note_f32(b, y, key);
+        }
+    } else {
+        y = cx_graph_add_value(b->g, c);
+    }
     if (y < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     if (b->mode == CX_BUILD_CONVERT) return y;
     cx_node *n = cx_graph_add_node(b->g, op, name);
@@ -262,9 +453,17 @@ int cx_b_add(cx_builder *b, int x, int y, const char *name, bool relu)
     int c = in_channels(b, x), c2 = in_channels(b, y);
     if (c < 0 || c2 < 0) return -1;
     if (c != c2) return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': adding %d and %d channels", name, c, c2);
+    if (b->mode == CX_BUILD_LOAD && b->int8) {
+        x = as_f32(b, x, name);
+        y = as_f32(b, y, name);
+        if (!cx_b_ok(b)) return -1;
+    }
     int z = cx_graph_add_value(b->g, c);
     if (z < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     if (b->mode == CX_BUILD_CONVERT) return z;
+    char akey[320];
+    act_key(akey, sizeof akey, name);
+    note_f32(b, z, akey);
     cx_node *n = cx_graph_add_node(b->g, CX_OP_ADD, name);
     if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     n->in = x;
@@ -306,6 +505,7 @@ int cx_b_fc(cx_builder *b, int x, const char *name)
             return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
         return y;
     }
+    if (b->int8 && (x = as_f32(b, x, name)) < 0) return -1;
     return emit_conv(b, x, name, cin, cout, 1, &geo, w.data, bias.data, w.shape, 2, -1, false);
 }
 
@@ -314,6 +514,7 @@ cortex_status cx_b_finish(cx_builder *b, int output)
     if (!cx_b_ok(b)) return b->st;
     if (output < 0) return cx_b_fail(b, CORTEX_ERR_INTERNAL, "arch produced no output"), b->st;
     if (!ensure_used(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory"), b->st;
+    if (b->mode == CX_BUILD_LOAD && b->int8 && (output = as_f32(b, output, "output")) < 0) return b->st;
     b->g->output = output;
     size_t n = src_count(b), unused = 0;
     const char *first = NULL;

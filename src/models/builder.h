@@ -9,7 +9,16 @@
  * Either way the builder checks every tensor's presence and shape, infers
  * widths and groups from shapes, and at the end reports keys nobody used.
  * After the first error every call is a no-op returning -1: arch code need not
- * check each step. */
+ * check each step.
+ *
+ * LOAD of an int8 file (metadata dtype "int8", docs/int8.md): a conv whose
+ * weight is stored int8 becomes a QCONV (u8 in, u8 out, the output's
+ * (scale, zp) from metadata quant.act.<conv>); a conv stored float32 stays an
+ * fp32 CONV. Values carry their type, and the builder converts where a
+ * consumer needs the other one (QUANTIZE with the producer's quant.act params,
+ * or quant.input for the network input; DEQUANTIZE), once per value. Max
+ * pooling of a u8 value stays u8, global average pooling of a u8 value
+ * produces f32 (QGAP_F32), ADD and the fc run in f32. Arch code is unchanged. */
 #ifndef CX_BUILDER_H
 #define CX_BUILDER_H
 #include "io/ctx.h"
@@ -32,6 +41,17 @@ typedef struct cx_builder {
     void (*progress)(void *ctx, int done);  /* called after each conv, may be NULL */
     void *progress_ctx;
     int convs_done;
+    /* int8 LOAD (set by the caller before building) */
+    bool int8;
+    const cx_q8_kernels *qk;
+    int wbits;                   /* 8, or 7 if any GEMM's weights were requantized for qk->wmax */
+    /* per value (int8 LOAD): its other-type twin (-1 none), and for f32
+     * values the calibrated (scale, zp) a QUANTIZE would use */
+    int *twin;
+    bool *has_act;
+    float *act_scale;
+    int32_t *act_zp;
+    int cap_meta;
 } cx_builder;
 
 void cx_builder_init(cx_builder *b, cx_build_mode mode, cx_graph *g);

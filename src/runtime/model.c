@@ -25,31 +25,45 @@ const char *cortex_status_str(cortex_status s)
 cortex_status cx_model_from_ctx(const cx_ctx_file *f, const cortex_load_options *opts,
                                 cortex_model **out, char *err, size_t errlen)
 {
+    return cx_model_from_ctx_q8(f, opts, NULL, out, err, errlen);
+}
+
+cortex_status cx_model_from_ctx_q8(const cx_ctx_file *f, const cortex_load_options *opts,
+                                   const cx_q8_kernels *qk, cortex_model **out, char *err, size_t errlen)
+{
     *out = NULL;
     const char *arch = cx_ctx_get_str(f, "arch");
     if (!arch) return cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "metadata has no 'arch'");
     const cx_arch *a = cx_arch_find(arch);
     if (!a) return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "arch '%s' is not supported by this build", arch);
     const char *dtype = cx_ctx_get_str(f, "dtype");
-    if (dtype && strcmp(dtype, "float32") != 0)
+    const bool int8 = dtype && strcmp(dtype, "int8") == 0;
+    if (dtype && !int8 && strcmp(dtype, "float32") != 0)
         return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "dtype '%s' is not supported by this build", dtype);
     char kerr[256];
     const cx_kernels *kt = cx_kernels_select(opts ? opts->isa : NULL, kerr, sizeof kerr);
     if (!kt) return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "%s", kerr);
+    if (!qk) qk = cx_q8_kernels_for(kt);
+    if (!cx_q8_kernels_available(qk))
+        return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "int8 kernels '%s' do not run on this CPU", qk->name);
 
     cortex_model *m = calloc(1, sizeof *m);
     if (!m) return CORTEX_ERR_NOMEM;
     m->arch = a;
     m->kt = kt;
-    m->dtype = cx_strdup("float32");
+    m->qk = qk;
+    m->dtype = cx_strdup(int8 ? "int8" : "float32");
     m->g.spatial = a->spatial;
     cx_builder b;
     cx_builder_init(&b, CX_BUILD_LOAD, &m->g);
     b.ctx = f;
     b.kt = kt;
+    b.int8 = int8;
+    b.qk = qk;
     int y = a->build(&b, a);
     cortex_status st = cx_b_finish(&b, y);
     m->params = b.params;
+    m->wbits = b.wbits;
     if (st != CORTEX_OK) {
         cx_errf(err, errlen, st, "%s", b.err);
         cx_builder_free(&b);
@@ -101,6 +115,12 @@ cortex_status cortex_model_load(const char *path, const cortex_load_options *opt
 cortex_status cortex_model_load_memory(const void *data, size_t size, const cortex_load_options *opts,
                                        cortex_model **out, char *err, size_t errlen)
 {
+    return cx_model_load_memory_q8(data, size, opts, NULL, out, err, errlen);
+}
+
+cortex_status cx_model_load_memory_q8(const void *data, size_t size, const cortex_load_options *opts,
+                                      const cx_q8_kernels *qk, cortex_model **out, char *err, size_t errlen)
+{
     if (!out) return CORTEX_ERR_INVALID_ARG;
     *out = NULL;
     if (!data) return cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "NULL buffer");
@@ -108,7 +128,7 @@ cortex_status cortex_model_load_memory(const void *data, size_t size, const cort
     cx_ctx_file *f = NULL;
     cortex_status st = cx_ctx_open_memory(data, size, &f, e, sizeof e);
     if (st != CORTEX_OK) return cx_errf(err, errlen, st, "<memory>: %s", e);
-    st = cx_model_from_ctx(f, opts, out, e, sizeof e);
+    st = cx_model_from_ctx_q8(f, opts, qk, out, e, sizeof e);
     cx_ctx_close(f);
     if (st != CORTEX_OK) return cx_errf(err, errlen, st, "<memory>: %s", e);
     return CORTEX_OK;
@@ -166,8 +186,13 @@ cortex_status cx_model_shapes(const cortex_model *m, const int64_t *shape, int r
         case CX_OP_CONV: st = cx_conv_out_dims(&n->conv, dims[n->in], &o); break;
         case CX_OP_MAXPOOL:
         case CX_OP_AVGPOOL: st = cx_pool_out_dims(&n->pool, dims[n->in], &o); break;
-        case CX_OP_GAP: o = dims[n->in]; o.d = o.h = o.w = 1; break;
-        case CX_OP_ADD: o = dims[n->in]; break;
+        case CX_OP_QMAXPOOL: st = cx_pool_out_dims(&n->pool, dims[n->in], &o); break;
+        case CX_OP_QCONV: st = cx_qconv_out_dims(&n->qconv, dims[n->in], &o); break;
+        case CX_OP_GAP:
+        case CX_OP_QGAP_F32: o = dims[n->in]; o.d = o.h = o.w = 1; break;
+        case CX_OP_ADD:
+        case CX_OP_QUANTIZE:
+        case CX_OP_DEQUANTIZE: o = dims[n->in]; break;
         }
         if (st == CORTEX_OK && n->in2 >= 0) {
             cx_dims r = dims[n->in2];
@@ -190,9 +215,13 @@ cortex_status cortex_model_macs(const cortex_model *m, const int64_t *shape, int
     if (!d) return CORTEX_ERR_NOMEM;
     cortex_status st = cx_model_shapes(m, shape, rank, d, NULL, 0);
     uint64_t t = 0;
-    if (st == CORTEX_OK)
-        for (int i = 0; i < m->g.n_nodes; i++)
-            if (m->g.nodes[i].op == CX_OP_CONV) t += cx_conv_macs(&m->g.nodes[i].conv, d[m->g.nodes[i].out]);
+    if (st == CORTEX_OK) {
+        for (int i = 0; i < m->g.n_nodes; i++) {
+            const cx_node *n = &m->g.nodes[i];
+            if (n->op == CX_OP_CONV) t += cx_conv_macs(&n->conv, d[n->out]);
+            else if (n->op == CX_OP_QCONV) t += cx_qconv_macs(&n->qconv, d[n->out]);
+        }
+    }
     free(d);
     *macs = t;
     return st;

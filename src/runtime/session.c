@@ -18,18 +18,26 @@ struct cortex_session {
     int rank;
     bool planned;
     cx_dims *dims;            /* per value */
-    size_t *off;              /* per value, floats into arena */
-    size_t arena_floats, naive_floats;
-    float *arena;
+    size_t *off;              /* per value, bytes into arena */
+    size_t arena_bytes, naive_bytes;
+    char *arena;
     size_t scratch_each;      /* bytes per worker */
     void *scratch_mem;
     cx_scratch *scratch;
     int n_scratch;
     double *profile;          /* per-node accumulated seconds, or NULL */
+    cx_node_observer observe; /* called after each node, or NULL */
+    void *observe_ctx;
     char err[512];
 };
 
 void cx_session_set_profile(cortex_session *s, double *per_node_seconds) { s->profile = per_node_seconds; }
+
+void cx_session_set_observer(cortex_session *s, cx_node_observer fn, void *ctx)
+{
+    s->observe = fn;
+    s->observe_ctx = ctx;
+}
 
 cortex_status cortex_session_create(const cortex_model *m, cortex_session **out)
 {
@@ -84,8 +92,8 @@ static cortex_status plan(cortex_session *s, const int64_t *shape, int rank)
         lv[v].v = v;
         lv[v].first = v == g->input ? -1 : g->n_nodes;
         lv[v].last = -2;
-        /* round to a cache line so every tensor starts aligned */
-        lv[v].size = CX_ROUND_UP(cx_dims_numel(s->dims[v]), CX_ALIGN / sizeof(float));
+        /* bytes, rounded to a cache line so every tensor starts aligned */
+        lv[v].size = CX_ROUND_UP(cx_dims_numel(s->dims[v]) * cx_graph_elem_size(g, v), (size_t)CX_ALIGN);
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const cx_node *n = &g->nodes[i];
@@ -120,15 +128,17 @@ static cortex_status plan(cortex_session *s, const int64_t *shape, int rank)
     }
     free(lv);
     free(placed);
-    for (int i = 0; i < g->n_nodes; i++)
+    for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].op == CX_OP_CONV) scratch = CX_MAX(scratch, cx_conv_scratch_bytes(&g->nodes[i].conv));
-    if (peak > s->arena_floats || !s->arena) {
-        cx_free(s->arena);
-        s->arena = cx_alloc(peak * sizeof(float));
-        if (!s->arena) { s->arena_floats = 0; return CORTEX_ERR_NOMEM; }
-        s->arena_floats = peak;
+        if (g->nodes[i].op == CX_OP_QCONV) scratch = CX_MAX(scratch, cx_qconv_scratch_bytes(&g->nodes[i].qconv));
     }
-    s->naive_floats = naive;
+    if (peak > s->arena_bytes || !s->arena) {
+        cx_free(s->arena);
+        s->arena = cx_alloc(peak);
+        if (!s->arena) { s->arena_bytes = 0; return CORTEX_ERR_NOMEM; }
+        s->arena_bytes = peak;
+    }
+    s->naive_bytes = naive;
     s->scratch_each = CX_ROUND_UP(scratch, CX_ALIGN);
     s->n_scratch = 0; /* re-sized for the pool on run */
     memcpy(s->shape, shape, (size_t)rank * sizeof *shape);
@@ -187,24 +197,34 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
         snprintf(s->err, sizeof s->err, "out of memory for scratch");
         return CORTEX_ERR_NOMEM;
     }
-    float *A = s->arena;
-    cx_nchw_to_ndhwc(s->dims[g->input], input, A + s->off[g->input]);
+    char *A = s->arena;
+    const cx_q8_kernels *qk = s->m->qk;
+    cx_nchw_to_ndhwc(s->dims[g->input], input, (float *)(A + s->off[g->input]));
     for (int i = 0; i < g->n_nodes; i++) {
         const cx_node *n = &g->nodes[i];
-        const float *x = A + s->off[n->in];
-        float *y = A + s->off[n->out];
-        const float *x2 = n->in2 >= 0 ? A + s->off[n->in2] : NULL;
+        void *x = A + s->off[n->in];
+        void *y = A + s->off[n->out];
+        const void *x2 = n->in2 >= 0 ? A + s->off[n->in2] : NULL;
+        const cx_dims di = s->dims[n->in], dout = s->dims[n->out];
         double t0 = s->profile ? cx_now() : 0;
         switch (n->op) {
-        case CX_OP_CONV:
-            cx_conv_run(&n->conv, s->dims[n->in], x, s->dims[n->out], y, x2, pool, s->scratch);
+        case CX_OP_CONV: cx_conv_run(&n->conv, di, x, dout, y, x2, pool, s->scratch); break;
+        case CX_OP_MAXPOOL: cx_maxpool_run(&n->pool, di, x, dout, y, pool); break;
+        case CX_OP_AVGPOOL: cx_avgpool_run(&n->pool, di, x, dout, y, pool); break;
+        case CX_OP_GAP: cx_gap_run(di, x, y, pool); break;
+        case CX_OP_ADD: cx_add_run(cx_dims_numel(dout), x, x2, y, n->relu, pool); break;
+        case CX_OP_QUANTIZE:
+            cx_quantize_run(cx_dims_numel(dout), x, g->val_q[n->out].scale, g->val_q[n->out].zp, y, pool);
             break;
-        case CX_OP_MAXPOOL: cx_maxpool_run(&n->pool, s->dims[n->in], x, s->dims[n->out], y, pool); break;
-        case CX_OP_AVGPOOL: cx_avgpool_run(&n->pool, s->dims[n->in], x, s->dims[n->out], y, pool); break;
-        case CX_OP_GAP: cx_gap_run(s->dims[n->in], x, y, pool); break;
-        case CX_OP_ADD: cx_add_run(cx_dims_numel(s->dims[n->out]), x, x2, y, n->relu, pool); break;
+        case CX_OP_DEQUANTIZE:
+            cx_dequantize_run(cx_dims_numel(dout), x, g->val_q[n->in].scale, g->val_q[n->in].zp, y, pool);
+            break;
+        case CX_OP_QCONV: cx_qconv_run(&n->qconv, di, x, dout, y, x2, pool, s->scratch); break;
+        case CX_OP_QMAXPOOL: cx_qmaxpool_run(&n->pool, di, x, dout, y, qk, pool); break;
+        case CX_OP_QGAP_F32: cx_qgap_f32_run(di, x, g->val_q[n->in].scale, g->val_q[n->in].zp, y, qk, pool); break;
         }
         if (s->profile) s->profile[i] += cx_now() - t0;
+        if (s->observe) s->observe(s->observe_ctx, i, n, dout, y);
     }
     memcpy(output, A + s->off[g->output], need * sizeof(float));
     return CORTEX_OK;
@@ -213,8 +233,8 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
 cortex_status cortex_session_plan_info(const cortex_session *s, cortex_plan_info *info)
 {
     if (!s || !info) return CORTEX_ERR_INVALID_ARG;
-    info->arena_bytes = s->planned ? s->arena_floats * sizeof(float) : 0;
-    info->naive_bytes = s->planned ? s->naive_floats * sizeof(float) : 0;
+    info->arena_bytes = s->planned ? s->arena_bytes : 0;
+    info->naive_bytes = s->planned ? s->naive_bytes : 0;
     info->scratch_bytes = s->scratch_each;
     info->num_layers = s->m->g.n_nodes;
     return CORTEX_OK;
