@@ -13,7 +13,9 @@
  *    tiles of MR streaming past each block, one kernel call per (block, tile)
  *    walking all panels of the block; and the kernel alone on L1-resident
  *    data (hot). Times are thread CPU time (the machine may be shared), best
- *    of several runs. */
+ *    of several runs; the peak is remeasured right after each GEMM and the
+ *    higher of the two peak readings is used, so clock drift does not flatter
+ *    the percentage. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +92,9 @@ typedef struct {
     cx_qu8_igemm_fn fn;
     size_t mr, nr;
     int wmax;
-    double peak; /* GOPS of the matching instruction chain */
+    double peak;             /* GOPS of the matching instruction chain */
+    void (*peak_fn)(long);   /* remeasured next to the GEMM (clock drift); NULL: keep peak */
+    double peak_macs;
 } variant;
 
 #define BLOCK_BYTES (192 * 1024)
@@ -133,13 +137,17 @@ static void bench_variant(const variant *v, size_t M, size_t N, size_t K)
     const cx_q8_params p = { 128, 0, 255, NULL, 0, 0, 0.0f };
     const double ops = 2.0 * (double)M * (double)N * (double)K;
 
-    double best = 1e30;
+    double best = 1e30, peak = v->peak;
     gemm(v, M, N, K, A, packed, C, &p);
     for (int r = 0; r < 7; r++) {
         double t = now();
         gemm(v, M, N, K, A, packed, C, &p);
         t = now() - t;
         if (t < best) best = t;
+    }
+    if (v->peak_fn) {
+        const double p2 = best_gops(v->peak_fn, v->peak_macs);
+        if (p2 > peak) peak = p2;
     }
     /* hot: MR x NR x 512 on L1-resident data */
     const size_t hk = 512, hpsz = cx_q8_gemm_packed_size(v->nr, hk, 1, v->nr);
@@ -157,8 +165,8 @@ static void bench_variant(const variant *v, size_t M, size_t N, size_t K)
     }
     const double hg = 2.0 * (double)(v->mr * v->nr * hk) * reps / hbest * 1e-9;
     const double g = ops / best * 1e-9;
-    printf("  %-28s %2zux%-3zu  GEMM %zux%zux%zu: %7.1f GOPS (%5.1f%% of peak)   hot %7.1f GOPS (%5.1f%%)\n", v->name,
-           v->mr, v->nr, M, N, K, g, 100.0 * g / v->peak, hg, 100.0 * hg / v->peak);
+    printf("  %-12s %2zux%-3zu GEMM %zux%zux%zu: %6.1f GOPS = %5.1f%% of peak %6.1f;  hot kernel %6.1f GOPS (%5.1f%%)\n",
+           v->name, v->mr, v->nr, M, N, K, g, 100.0 * g / peak, peak, hg, 100.0 * hg / peak);
     free(hw);
     free(A);
     free(C);
@@ -199,10 +207,12 @@ int main(int argc, char **argv)
     const cx_q8_kernels *tabs[] = { &cx_q8_kernels_avx2, &cx_q8_kernels_avx2exact, &cx_q8_kernels_avx512,
                                     &cx_q8_kernels_avx512vnni };
     const double peaks[] = { pymm, pymm, pzmm, pdp };
+    void (*const pfn[])(long) = { peak_chain_ymm, peak_chain_ymm, peak_chain_zmm, peak_dpbusd_zmm };
+    const double pmacs[] = { 12 * 32, 12 * 32, 16 * 64, 16 * 64 };
     for (int i = 0; i < 4; i++)
         if (cx_q8_kernels_available(tabs[i]))
             vs[nv++] = (variant){ tabs[i]->name, tabs[i]->gemm.igemm, tabs[i]->gemm.mr, tabs[i]->gemm.nr,
-                                  tabs[i]->wmax, peaks[i] };
+                                  tabs[i]->wmax, peaks[i], pfn[i], pmacs[i] };
 #ifdef CX_Q8_BENCH_VARIANTS
     nv += extra_variants(pymm, pzmm, pdp, vs + nv);
 #endif

@@ -23,19 +23,21 @@
  * (x + 0x1.8p23f) - 0x1.8p23f on the clamped x (|x| <= 255, so exact rint; the
  * SIMD kernels read the integer straight from the bits of x + 0x1.8p23f), the
  * same as cvtps2dq in the default MXCSR mode. ReLU is ymin = y_zp; no clamp is
- * 0..255. The float code must be compiled without contraction
- * (-ffp-contract=off, which -std=c11 implies for GCC): a fused multiply-add in
- * the residual term would change the rounding.
+ * 0..255. A fused multiply-add in the residual term would change the
+ * rounding, so the multiply and the add are separate statements / intrinsics
+ * everywhere; do not build these files with -ffp-contract=fast (GCC's
+ * -std=c11 means off, clang's default "on" only fuses within one expression;
+ * both are tested bit-exact).
  *
  * int32 accumulation: kernels accumulate modulo 2^32; the result is exact when
  * the true sum bias + sum (a - a_zp) * w fits int32, guaranteed for
- * |bias| + ks*kc*255*127 < 2^31 (ks*kc <= 65000 with |bias| < 2^30).
+ * |bias| + ks*kc*255*127 < 2^31 (e.g. ks*kc <= 32768 with |bias| < 2^30).
  *
  * Weight range: the vpmaddubsw tables (avx2, avx512) add two u8*s8 products in
  * saturating int16, exact only for |w| <= 64 (2*255*64 = 32640 <= 32767).
- * Each table states its bound in wmax (64 there, 127 for scalar and VNNI);
- * quantization must then use a weight scale of max|w_real| / wmax, i.e. 7-bit
- * weights (129 levels) on the maddubs tables. cx_q8_gemm_pack_weights clamps
+ * Each table states its bound in wmax (64 there; 127 for scalar, avx2exact
+ * and avx512vnni); quantization must then use a weight scale of
+ * max|w_real| / wmax, i.e. 7-bit weights (129 levels) on the maddubs tables. cx_q8_gemm_pack_weights clamps
  * to +-wmax and reports how many weights it clamped.
  */
 #ifndef CX_KERNELS_Q8_H
