@@ -22,6 +22,18 @@ static const cx_arch ARCHS[] = {
     RESNET("resnext101_32x48d", 3, 4, 23, 3, true, 32, 48),
     RESNET("wide_resnet50_2", 3, 4, 6, 3, true, 1, 128),
     RESNET("wide_resnet101_2", 3, 4, 23, 3, true, 1, 128),
+    /* video: (N, 3, T, H, W); no synthetic weights yet (cortex-bench needs a .ctx) */
+    { "r3d_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
+    { "mc3_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
+    { "r2plus1d_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
+    { "r2plus1d_34", 3, { 3, 4, 6, 3 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
+    { "ir_csn_50", 3, { 3, 4, 6, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
+    { "ir_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
+    { "ir_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
+    { "ip_csn_50", 3, { 3, 4, 6, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
+    { "ip_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
+    { "ip_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
+    { "resnext3d_101", 3, { 3, 4, 23, 3 }, true, 1e-5, 32, 4, cx_build_csn, NULL },
 };
 
 const cx_arch *cx_arch_find(const char *name)
@@ -36,7 +48,8 @@ const char *cx_arch_names(void)
 {
     return "resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x4d, "
            "resnext101_32x8d, resnext101_32x16d, resnext101_32x32d, resnext101_32x48d, "
-           "wide_resnet50_2, wide_resnet101_2";
+           "wide_resnet50_2, wide_resnet101_2, r3d_18, mc3_18, r2plus1d_18, r2plus1d_34, ir_csn_50, "
+           "ir_csn_101, ir_csn_152, ip_csn_50, ip_csn_101, ip_csn_152, resnext3d_101";
 }
 
 cortex_status cx_arch_synth(const cx_arch *a, int classes, uint64_t seed, cx_tdict *out)
