@@ -9,13 +9,15 @@
 #include "io/ctx.h"
 #include "io/image.h"
 #include "io/npy.h"
+#include "runtime/model.h"
 
 static const char USAGE[] =
     "usage: cortex run MODEL.ctx --input IN.npy --output OUT.npy [--threads N] [--isa ISA]\n"
     "       cortex classify MODEL.ctx IMAGE... [--topk K] [--threads N] [--isa ISA]\n"
     "       cortex info MODEL.ctx\n"
     "  IN.npy: float32 (N,3,H,W) or (N,3,T,H,W), normalised; OUT.npy: (N, classes) logits.\n"
-    "  --threads defaults to the number of CPUs; --isa auto|scalar|avx2|avx512 (or CORTEX_ISA).\n";
+    "  --threads defaults to the number of CPUs; --isa auto|scalar|avx2|avx512 (or CORTEX_ISA).\n"
+    "  int8 models (cortex-convert --int8) run the same way; `info` prints their quantization.\n";
 
 typedef struct opts {
     const char *model, *input, *output, *isa;
@@ -183,6 +185,60 @@ static void human(char *b, size_t n, double v)
     else snprintf(b, n, "%.0f ", v);
 }
 
+/* The int8 summary: calibration, kernels, and per layer the activation
+ * (scale, zero point) in and out and the range of the weight scales. */
+static void print_quant(const cx_ctx_file *f, const cortex_model *m)
+{
+    const cx_graph *g = &m->g;
+    int64_t nimg = 0;
+    cx_ctx_get_i64(f, "quant.calib_images", &nimg);
+    const char *meth = cx_ctx_get_str(f, "quant.method");
+    int nq = 0, nf = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        nq += g->nodes[i].op == CX_OP_QCONV;
+        nf += g->nodes[i].op == CX_OP_CONV;
+    }
+    printf("quantization: int8, calibrated with %s on %lld images\n", meth ? meth : "?", (long long)nimg);
+    printf("  int8 kernels: %s (GEMM weights %d-bit%s)\n", m->qk->name, m->wbits,
+           m->wbits < 8 ? ": this table's vpmaddubsw needs |w| <= 64" : "");
+    printf("  layers: %d int8 convs, %d fp32 (", nq, nf);
+    for (int i = 0, k = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == CX_OP_CONV) printf("%s%s", k++ ? ", " : "", g->nodes[i].name);
+    printf(")\n");
+    const cx_vquant *in = NULL;
+    for (int i = 0; i < g->n_nodes && !in; i++)
+        if (g->nodes[i].op == CX_OP_QUANTIZE) in = &g->val_q[g->nodes[i].out];
+    double smin = INFINITY, smax = 0;
+    for (int v = 0; v < g->n_vals; v++)
+        if (g->val_q[v].type == CX_V_U8) {
+            smin = fmin(smin, g->val_q[v].scale);
+            smax = fmax(smax, g->val_q[v].scale);
+        }
+    if (smax > 0) printf("  activation scales: %.4g .. %.4g\n", smin, smax);
+    printf("  %-30s %-22s %-22s %s\n", "layer", "in scale / zp", "out scale / zp", "weight scales");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const cx_node *n = &g->nodes[i];
+        if (n->op != CX_OP_QCONV && n->op != CX_OP_QUANTIZE) continue;
+        const cx_vquant *a = &g->val_q[n->in], *y = &g->val_q[n->out];
+        char ins[40], outs[40], ws[64] = "";
+        if (a->type == CX_V_U8) snprintf(ins, sizeof ins, "%.4g / %d", a->scale, a->zp);
+        else snprintf(ins, sizeof ins, "f32");
+        snprintf(outs, sizeof outs, "%.4g / %d", y->scale, y->zp);
+        if (n->op == CX_OP_QCONV) {
+            char key[320];
+            snprintf(key, sizeof key, "%s.wscale", n->name);
+            const cx_ctx_tensor *t = cx_ctx_find(f, key);
+            if (t && t->dtype == CX_F32 && t->numel) {
+                const float *d = t->data;
+                float lo = d[0], hi = d[0];
+                for (size_t j = 1; j < t->numel; j++) { lo = d[j] < lo ? d[j] : lo; hi = d[j] > hi ? d[j] : hi; }
+                snprintf(ws, sizeof ws, "%.3g .. %.3g%s", lo, hi, n->qconv.residual ? "  (+residual)" : "");
+            }
+        }
+        printf("  %-30s %-22s %-22s %s\n", n->name, ins, outs, ws);
+    }
+}
+
 static int cmd_info(int argc, char **argv)
 {
     opts o = { 0 };
@@ -211,6 +267,7 @@ static int cmd_info(int argc, char **argv)
         else printf("MACs:        %s(input 1x3x224x224)\n", b2);
     }
     printf("kernels:     %s\n", cortex_model_isa(m));
+    if (m->qk && !strcmp(cortex_model_dtype(m), "int8")) print_quant(f, m);
     printf("metadata:\n");
     for (size_t i = 0; i < cx_ctx_meta_count(f); i++) {
         cx_meta_type t;
@@ -220,6 +277,7 @@ static int cmd_info(int argc, char **argv)
         size_t n;
         const char *const *sa;
         const float *fa;
+        if (!strncmp(k, "quant.act.", 10)) continue; /* listed per layer above */
         printf("  %-14s ", k);
         switch (t) {
         case CX_META_I64: cx_ctx_get_i64(f, k, &iv); printf("%lld\n", (long long)iv); break;
@@ -229,7 +287,14 @@ static int cmd_info(int argc, char **argv)
             cx_ctx_get_str_array(f, k, &n, &sa);
             printf("[%zu strings]%s%s%s\n", n, n ? " \"" : "", n ? sa[0] : "", n ? "\", ..." : "");
             break;
-        case CX_META_F32_ARRAY: cx_ctx_get_f32_array(f, k, &n, &fa); printf("[%zu floats]\n", n); break;
+        case CX_META_F32_ARRAY:
+            cx_ctx_get_f32_array(f, k, &n, &fa);
+            if (n <= 4) {
+                printf("[");
+                for (size_t j = 0; j < n; j++) printf("%s%g", j ? ", " : "", fa[j]);
+                printf("]\n");
+            } else printf("[%zu floats]\n", n);
+            break;
         default: printf("?\n");
         }
     }

@@ -8,18 +8,23 @@
 #include "cli.h"
 #include "cortex.h"
 #include "layers/layers.h"
+#include "layers/qlayers.h"
 #include "models/convert.h"
 #include "models/models.h"
+#include "models/quantize.h"
 #include "runtime/common.h"
 #include "runtime/model.h"
 
 static const char USAGE[] =
-    "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--json]\n"
-    "       cortex-bench gemm M N K [--threads N] [--iters N] [--json]\n"
+    "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--int8] [--json]\n"
+    "       cortex-bench gemm M N K [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
-    "                         [--threads N] [--iters N] [--json]\n"
+    "                         [--int8] [--threads N] [--iters N] [--json]\n"
     "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2); model: --profile (per-layer times).\n"
-    "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n";
+    "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n"
+    "  --int8: the int8 path (a model is calibrated in process on 4 random inputs of the bench shape,\n"
+    "  unless MODEL.ctx is int8 already); --q8 scalar|avx2|avx2exact|avx512|avx512vnni forces the\n"
+    "  int8 kernel table (default: the one matching --isa); --int8-stem quantizes the first conv too.\n";
 
 typedef struct bopts {
     const char *pos[4];
@@ -28,8 +33,8 @@ typedef struct bopts {
     int rank;
     long threads, iters, warmup, out, stride, pad, groups, classes;
     int kernel[3], kernel_rank;
-    int json, profile;
-    const char *isa;
+    int json, profile, int8, int8_stem;
+    const char *isa, *q8;
 } bopts;
 
 static int parse_kernel(const char *s, bopts *o)
@@ -56,7 +61,8 @@ static int parse(int argc, char **argv, bopts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--profile")) { o->profile = 1; continue; }
-        if (!strcmp(a, "--int8")) return cli_usage(USAGE, "--int8 is not implemented yet");
+        if (!strcmp(a, "--int8")) { o->int8 = 1; continue; }
+        if (!strcmp(a, "--int8-stem")) { o->int8 = 1; o->int8_stem = 1; continue; }
         if (a[0] == '-' && a[1] == '-') {
             if (!v) return cli_usage(USAGE, "%s needs a value", a);
             i++;
@@ -70,6 +76,12 @@ static int parse(int argc, char **argv, bopts *o)
             else if (!strcmp(a, "--groups")) dst = &o->groups;
             else if (!strcmp(a, "--classes")) dst = &o->classes;
             else if (!strcmp(a, "--isa")) { o->isa = v; continue; }
+            else if (!strcmp(a, "--q8")) {
+                if (!cx_q8_kernels_by_name(v) || !strcmp(v, "auto"))
+                    return cli_usage(USAGE, "--q8: '%s' is not an int8 kernel table this CPU runs (scalar, avx2, avx2exact, avx512, avx512vnni)", v);
+                o->q8 = v;
+                continue;
+            }
             else if (!strcmp(a, "--alpha")) continue; /* octave nets: accepted, not yet used */
             else if (!strcmp(a, "--shape")) {
                 o->rank = cli_shape(v, o->shape, CORTEX_MAX_DIMS);
@@ -162,6 +174,13 @@ static void print_profile(const bopts *o, const cortex_model *m, cortex_session 
             gf = 2.0 * (double)cx_conv_macs(&nd->conv, od) / (ms * 1e-3) / 1e9;
             snprintf(geo, sizeof geo, "%dx%dx%d s%d g%d %d->%d", nd->conv.g.k[0], nd->conv.g.k[1], nd->conv.g.k[2],
                      nd->conv.g.s[2], nd->conv.groups, nd->conv.cin, nd->conv.cout);
+        } else if (nd->op == CX_OP_QCONV) {
+            const cx_qconv *q = &nd->qconv;
+            gf = 2.0 * (double)cx_qconv_macs(q, od) / (ms * 1e-3) / 1e9;
+            snprintf(geo, sizeof geo, "q %dx%dx%d s%d g%d %d->%d", q->g.k[0], q->g.k[1], q->g.k[2], q->g.s[2],
+                     q->groups, q->cin, q->cout);
+        } else {
+            snprintf(geo, sizeof geo, "%s", cx_op_name(nd->op));
         }
         printf("       %-28s %-30s out %4dx%-4d %8.3f ms %5.1f%% %7.1f GFLOP/s\n", nd->name, geo, od.h, od.w, ms,
                100.0 * t[idx[k]] / total, gf);
@@ -169,35 +188,79 @@ static void print_profile(const bopts *o, const cortex_model *m, cortex_session 
     free(t); free(d); free(idx);
 }
 
+/* Random inputs in [-1, 1) (the timed input and the int8 calibration batch). */
+static void fill_input(float *x, size_t n, uint64_t r)
+{
+    for (size_t i = 0; i < n; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((r >> 40) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
 static int bench_model(const bopts *o)
 {
     if (o->npos != 1) return cli_usage(USAGE, "model needs one ARCH or MODEL.ctx");
     const char *what = o->pos[0];
     cortex_load_options lo = { o->isa };
+    const cx_q8_kernels *q8 = o->q8 ? cx_q8_kernels_by_name(o->q8) : NULL;
     cortex_model *m = NULL;
-    char err[700];
+    char err[700], e[600];
     cortex_status st;
     const cx_arch *a = cx_arch_find(what);
+    void *buf = NULL;
+    size_t size = 0;
+    cx_ctx_file *cf = NULL;
     if (a) {
         cx_tdict sd = { 0 };
         if ((st = cx_arch_synth(a, (int)o->classes, 1, &sd)) != CORTEX_OK)
             return cli_fail("%s: cannot make random weights (%s)", what, cortex_status_str(st));
-        void *buf = NULL;
-        size_t size = 0;
         cx_convert_opts co = { .arch = a->name, .alpha = -1 };
         st = cx_convert_tdict_to_memory(&sd, &co, &buf, &size, err, sizeof err);
         cx_tdict_free(&sd);
         if (st != CORTEX_OK) return cli_fail("%s", err);
-        st = cortex_model_load_memory(buf, size, &lo, &m, err, sizeof err);
-        free(buf);
+        st = cx_ctx_open_memory(buf, size, &cf, e, sizeof e);
     } else {
-        st = cortex_model_load(what, &lo, &m, err, sizeof err);
+        st = cx_ctx_open_file(what, &cf, e, sizeof e);
     }
-    if (st != CORTEX_OK) return cli_fail("%s", err);
+    if (st != CORTEX_OK) { free(buf); return cli_fail("%s: %s", what, e); }
+    const cx_arch *fa = cx_arch_find(cx_ctx_get_str(cf, "arch"));
+    const char *dt = cx_ctx_get_str(cf, "dtype");
+    const bool int8_file = dt && !strcmp(dt, "int8");
     int64_t shape[CORTEX_MAX_DIMS] = { 1, 3, 224, 224 };
-    int rank = cortex_model_input_rank(m);
+    int rank = fa && fa->spatial == 3 ? 5 : 4;
     if (rank == 5) { shape[2] = 16; shape[3] = 112; shape[4] = 112; }
     if (o->rank > 0) { memcpy(shape, o->shape, sizeof shape); rank = o->rank; }
+    if (o->int8 && !int8_file) {
+        /* calibrate the fp32 model in process */
+        cx_ctx_writer *w = NULL;
+        int64_t cs[CORTEX_MAX_DIMS];
+        memcpy(cs, shape, sizeof cs);
+        cs[0] = 4;
+        size_t n = 1;
+        for (int i = 0; i < rank; i++) n *= (size_t)cs[i];
+        float *cal = cx_alloc(n * sizeof(float));
+        cx_quant_opts q = cx_quant_opts_default();
+        q.threads = (int)o->threads;
+        q.int8_stem = o->int8_stem;
+        if (!cal) st = CORTEX_ERR_NOMEM;
+        else {
+            fill_input(cal, n, 4242);
+            st = cx_quantize_ctx(cf, cal, cs, rank, "<random calibration batch>", &q, &w, e, sizeof e);
+        }
+        cx_free(cal);
+        void *qb = NULL;
+        size_t qs = 0;
+        if (st == CORTEX_OK) st = cx_ctx_writer_to_memory(w, &qb, &qs, e, sizeof e);
+        cx_ctx_writer_free(w);
+        if (st == CORTEX_OK) st = cx_model_load_memory_q8(qb, qs, &lo, q8, &m, e, sizeof e);
+        free(qb);
+    } else {
+        st = cx_model_from_ctx_q8(cf, &lo, q8, &m, e, sizeof e);
+    }
+    cx_ctx_close(cf);
+    free(buf);
+    snprintf(err, sizeof err, "%s", e);
+    if (st != CORTEX_OK) return cli_fail("%s: %s", what, err);
     cortex_session *s = NULL;
     cortex_pool *pool = NULL;
     uint64_t macs = 0;
@@ -212,8 +275,7 @@ static int bench_model(const bopts *o)
     size_t nout = (size_t)shape[0] * (size_t)cortex_model_num_classes(m);
     float *in = cx_alloc(nin * sizeof(float)), *out = cx_alloc(nout * sizeof(float));
     if (!in || !out) { cx_free(in); cx_free(out); rc = cli_fail("%s: out of memory", what); goto done; }
-    uint64_t r = 42;
-    for (size_t i = 0; i < nin; i++) { r = r * 6364136223846793005ull + 1442695040888963407ull; in[i] = (float)((r >> 40) & 0xffff) / 32768.0f - 1.0f; }
+    fill_input(in, nin, 42);
     if (o->threads > 1) cortex_pool_create((int)o->threads, &pool);
     mctx c = { s, in, shape, rank, out, nout, pool };
     if ((st = cortex_run(s, in, shape, rank, out, nout, pool)) != CORTEX_OK) {
@@ -224,7 +286,8 @@ static int bench_model(const bopts *o)
         char name[160];
         size_t off = (size_t)snprintf(name, sizeof name, "%s@", cortex_model_arch(m));
         for (int i = 0; i < rank; i++) off += (size_t)snprintf(name + off, sizeof name - off, "%s%lld", i ? "x" : "", (long long)shape[i]);
-        report(o, "model", name, cortex_model_isa(m), med, mn, macs);
+        report(o, "model", name, m->qk && !strcmp(cortex_model_dtype(m), "int8") ? m->qk->name : cortex_model_isa(m),
+               med, mn, macs);
         if (o->profile) print_profile(o, m, s, &c);
         if (!o->json) {
             cortex_plan_info pi;
@@ -248,6 +311,60 @@ static void run_conv(void *v)
 {
     cctx *c = v;
     cx_conv_run(c->c, c->in, c->x, c->out, c->y, NULL, c->pool, c->sc);
+}
+
+/* ---- int8 conv: random u8 activations and s8 weights through the q8 table */
+typedef struct qctx { cx_qconv *c; cx_dims in, out; const uint8_t *x; uint8_t *y; cortex_pool *pool; cx_scratch *sc; } qctx;
+static void run_qconv(void *v)
+{
+    qctx *c = v;
+    cx_qconv_run(c->c, c->in, c->x, c->out, c->y, NULL, c->pool, c->sc);
+}
+
+static int bench_qconv_layer(const bopts *o, const char *bench, const char *name, cx_dims in, int cout,
+                             int groups, const cx_conv_geom *g)
+{
+    char err[256];
+    const cx_kernels *kt = cx_kernels_select(o->isa, err, sizeof err);
+    if (!kt) return cli_fail("--isa: %s", err);
+    const cx_q8_kernels *qk = o->q8 ? cx_q8_kernels_by_name(o->q8) : cx_q8_kernels_for(kt);
+    if (in.c % groups || cout % groups) return cli_usage(USAGE, "--groups %d does not divide %d and %d", groups, in.c, cout);
+    size_t wn = (size_t)cout * (size_t)(in.c / groups) * (size_t)(g->k[0] * g->k[1] * g->k[2]);
+    int8_t *w = malloc(wn);
+    float *ws = malloc((size_t)cout * sizeof(float)), *b = malloc((size_t)cout * sizeof(float));
+    if (!w || !ws || !b) { free(w); free(ws); free(b); return cli_fail("%s: out of memory", name); }
+    for (size_t i = 0; i < wn; i++) w[i] = (int8_t)((int)((i * 2654435761u) % 255) - 127);
+    for (int i = 0; i < cout; i++) { ws[i] = 0.01f; b[i] = 0.01f * (float)i; }
+    cx_qconv_desc d = { .cin = in.c, .cout = cout, .groups = groups, .g = *g, .w = w, .w_scale = ws, .bias = b,
+                        .a_scale = 0.05f, .a_zp = 3, .y_scale = 0.5f, .y_zp = 0, .relu = true };
+    cx_qconv c;
+    cortex_status st = cx_qconv_create(&c, &d, qk);
+    free(w); free(ws); free(b);
+    if (st != CORTEX_OK) return cli_fail("%s: cannot create int8 conv (%s)", name, cortex_status_str(st));
+    cx_dims out;
+    if (cx_qconv_out_dims(&c, in, &out) != CORTEX_OK) { cx_qconv_destroy(&c); return cli_usage(USAGE, "input too small for the kernel"); }
+    uint8_t *x = cx_alloc(cx_dims_numel(in)), *y = cx_alloc(cx_dims_numel(out));
+    cortex_pool *pool = NULL;
+    if (o->threads > 1) cortex_pool_create((int)o->threads, &pool);
+    int nt = cortex_pool_threads(pool), rc = 0;
+    size_t sb = CX_ROUND_UP(cx_qconv_scratch_bytes(&c), CX_ALIGN);
+    void *sm = cx_alloc(sb * (size_t)nt);
+    cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
+    if (!x || !y || !sm || !sc) { rc = cli_fail("%s: out of memory", name); goto done; }
+    for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ (char *)sm + sb * (size_t)i, sb };
+    for (size_t i = 0; i < cx_dims_numel(in); i++) x[i] = (uint8_t)((i * 7 + i / 13) % 251);
+    qctx cc = { &c, in, out, x, y, pool, sc };
+    double med, mn;
+    time_it(run_qconv, &cc, o->warmup, o->iters, &med, &mn);
+    report(o, bench, name, qk->name, med, mn, cx_qconv_macs(&c, out));
+done:
+    cx_free(x);
+    cx_free(y);
+    cx_free(sm);
+    free(sc);
+    cortex_pool_destroy(pool);
+    cx_qconv_destroy(&c);
+    return rc;
 }
 
 static int bench_conv_layer(const bopts *o, const char *bench, const char *name, cx_dims in, int cout,
@@ -306,6 +423,7 @@ static int bench_gemm(const bopts *o)
     cx_conv_geom g = { { 1, 1, 1 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 } };
     char name[96];
     snprintf(name, sizeof name, "%ldx%ldx%ld", mnk[0], mnk[1], mnk[2]);
+    if (o->int8) return bench_qconv_layer(o, "gemm", name, in, (int)mnk[1], 1, &g);
     return bench_conv_layer(o, "gemm", name, in, (int)mnk[1], 1, &g);
 }
 
@@ -327,6 +445,7 @@ static int bench_conv(const bopts *o)
     char name[160];
     snprintf(name, sizeof name, "%dx%dx%dx%d->%ld k%dx%dx%d s%ld g%ld", in.n, in.c, in.h, in.w, o->out, g.k[0], g.k[1],
              g.k[2], o->stride, o->groups);
+    if (o->int8) return bench_qconv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
     return bench_conv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
 }
 

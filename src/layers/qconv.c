@@ -259,10 +259,20 @@ static void qigemm_task(void *arg, size_t task, int worker)
             const uint8_t zp = (uint8_t)c->a_zp;
             for (size_t i = 0; i < MR; i++) {
                 uint8_t *r = rows + i * ks * kc;
-                for (size_t t = 0; t < ks; t++) {
+                if (i >= mr) { ind[i] = ind[mr - 1]; continue; } /* rows past mr: any valid pointer */
+                for (size_t t = 0; t < ks;) {
                     const uint8_t *src = base[t * MR + i];
-                    if (src) memcpy(r + t * kc, src + choff, kc);
-                    else memset(r + t * kc, zp, kc);
+                    size_t run = 1;
+                    if (src) {
+                        /* consecutive taps that are consecutive pixels (groups == 1): one copy */
+                        if (c->groups == 1)
+                            while (t + run < ks && base[(t + run) * MR + i] == src + run * kc) run++;
+                        memcpy(r + t * kc, src + choff, run * kc);
+                    } else {
+                        while (t + run < ks && !base[(t + run) * MR + i]) run++;
+                        memset(r + t * kc, zp, run * kc);
+                    }
+                    t += run;
                 }
                 ind[i] = r;
             }

@@ -166,6 +166,14 @@ static void note_f32(cx_builder *b, int v, const char *key)
 
 static void act_key(char *key, size_t n, const char *node) { snprintf(key, n, "quant.act.%s", node); }
 
+/* Name of the node that produced v ("input" for the network input). */
+static const char *producer_name(const cx_builder *b, int v)
+{
+    for (int i = b->g->n_nodes - 1; i >= 0; i--)
+        if (b->g->nodes[i].out == v) return b->g->nodes[i].name;
+    return "input";
+}
+
 /* v as a u8 value (QUANTIZE inserted once per value). */
 static int as_u8(cx_builder *b, int v, const char *consumer)
 {
@@ -179,7 +187,7 @@ static int as_u8(cx_builder *b, int v, const char *consumer)
     int q = cx_graph_add_qvalue(b->g, b->g->val_c[v], b->act_scale[v], b->act_zp[v]);
     if (q < 0 || !ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     char name[320];
-    snprintf(name, sizeof name, "%s:quantize", consumer);
+    snprintf(name, sizeof name, "%s:quantize", producer_name(b, v));
     cx_node *n = cx_graph_add_node(b->g, CX_OP_QUANTIZE, name);
     if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     n->in = v;
@@ -192,6 +200,7 @@ static int as_u8(cx_builder *b, int v, const char *consumer)
 /* v as an f32 value (DEQUANTIZE inserted once per value). */
 static int as_f32(cx_builder *b, int v, const char *consumer)
 {
+    (void)consumer;
     if (!cx_b_ok(b) || v < 0) return -1;
     if (b->g->val_q[v].type == CX_V_F32) return v;
     if (!ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
@@ -199,7 +208,7 @@ static int as_f32(cx_builder *b, int v, const char *consumer)
     int f = cx_graph_add_value(b->g, b->g->val_c[v]);
     if (f < 0 || !ensure_meta(b)) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     char name[320];
-    snprintf(name, sizeof name, "%s:dequantize", consumer);
+    snprintf(name, sizeof name, "%s:dequantize", producer_name(b, v));
     cx_node *n = cx_graph_add_node(b->g, CX_OP_DEQUANTIZE, name);
     if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     n->in = v;

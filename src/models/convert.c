@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "io/ctx.h"
+#include "io/npy.h"
 #include "io/pth.h"
 #include "models/convert.h"
 #include "models/models.h"
@@ -151,6 +152,100 @@ cortex_status cx_convert_pth_to_memory(const char *src, const cx_convert_opts *o
 {
     cx_ctx_writer *w;
     cortex_status st = convert(src, o, &w, err, errlen);
+    if (st != CORTEX_OK) return st;
+    char e[400];
+    st = cx_ctx_writer_to_memory(w, data, size, e, sizeof e);
+    cx_ctx_writer_free(w);
+    if (st != CORTEX_OK) return cx_errf(err, errlen, st, "<memory>: %s", e);
+    return CORTEX_OK;
+}
+
+/* ------------------------------------------------------------------ int8 */
+
+int cx_file_is_ctx(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    unsigned char m[4] = { 0 };
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    return n == 4 && m[0] == 'C' && m[1] == 'T' && m[2] == 'X' && m[3] == 'F';
+}
+
+static cortex_status convert_int8(const char *src, const cx_convert_opts *o, cx_ctx_writer **wout,
+                                  char *err, size_t errlen)
+{
+    *wout = NULL;
+    if (!o->calib_path) return cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "int8 conversion needs calibration data (--calib)");
+    char e[600];
+    cx_npy cal = { 0 };
+    cortex_status st = cx_npy_read_file(o->calib_path, &cal, e, sizeof e);
+    if (st != CORTEX_OK) return cx_errf(err, errlen, st, "%s: %s", o->calib_path, e);
+    if (cal.ndim != 4 && cal.ndim != 5) {
+        cx_npy_free(&cal);
+        return cx_errf(err, errlen, CORTEX_ERR_SHAPE, "%s: calibration data must be (N,3,H,W) or (N,3,T,H,W), got %d dimensions",
+                       o->calib_path, cal.ndim);
+    }
+    if (cal.numel == 0) {
+        cx_npy_free(&cal);
+        return cx_errf(err, errlen, CORTEX_ERR_SHAPE, "%s: calibration data holds no images", o->calib_path);
+    }
+    void *buf = NULL;
+    size_t size = 0;
+    cx_ctx_file *f = NULL;
+    int isctx = cx_file_is_ctx(src);
+    if (isctx < 0) st = cx_errf(err, errlen, CORTEX_ERR_IO, "%s: %s", src, strerror(errno));
+    else if (isctx) {
+        st = cx_ctx_open_file(src, &f, e, sizeof e);
+        if (st != CORTEX_OK) cx_errf(err, errlen, st, "%s: %s", src, e);
+        else if (o->arch && cx_ctx_get_str(f, "arch") && strcmp(o->arch, cx_ctx_get_str(f, "arch")) != 0)
+            st = cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "%s: the model is a %s, not --arch %s", src,
+                         cx_ctx_get_str(f, "arch"), o->arch);
+    } else {
+        st = cx_convert_pth_to_memory(src, o, &buf, &size, err, errlen);
+        if (st == CORTEX_OK) {
+            st = cx_ctx_open_memory(buf, size, &f, e, sizeof e);
+            if (st != CORTEX_OK) cx_errf(err, errlen, st, "%s: %s", src, e);
+        }
+    }
+    if (st == CORTEX_OK) {
+        cx_quant_opts q = o->quant;
+        q.progress = o->progress;
+        if (o->progress)
+            fprintf(o->progress, "calibrating on %s: %lld images\n", o->calib_path, (long long)cal.shape[0]);
+        e[0] = 0;
+        st = cx_quantize_ctx(f, cal.data, cal.shape, cal.ndim, o->calib_path, &q, wout, e, sizeof e);
+        if (st != CORTEX_OK) {
+            /* calibration-data errors already name the file; others concern the model */
+            if (strncmp(e, o->calib_path, strlen(o->calib_path)) == 0) cx_errf(err, errlen, st, "%s", e);
+            else cx_errf(err, errlen, st, "%s: %s", src, e);
+        }
+    }
+    cx_ctx_close(f);
+    free(buf);
+    cx_npy_free(&cal);
+    return st;
+}
+
+cortex_status cx_convert_int8(const char *src, const char *dst, const cx_convert_opts *o, char *err, size_t errlen)
+{
+    cx_ctx_writer *w;
+    cortex_status st = convert_int8(src, o, &w, err, errlen);
+    if (st != CORTEX_OK) return st;
+    double t0 = cx_now();
+    char e[400];
+    st = cx_ctx_writer_save(w, dst, e, sizeof e);
+    cx_ctx_writer_free(w);
+    if (st != CORTEX_OK) return cx_errf(err, errlen, st, "%s: %s", dst, e);
+    if (o->progress) fprintf(o->progress, "wrote %s (int8) in %.2f s\n", dst, cx_now() - t0);
+    return CORTEX_OK;
+}
+
+cortex_status cx_convert_int8_to_memory(const char *src, const cx_convert_opts *o, void **data, size_t *size,
+                                        char *err, size_t errlen)
+{
+    cx_ctx_writer *w;
+    cortex_status st = convert_int8(src, o, &w, err, errlen);
     if (st != CORTEX_OK) return st;
     char e[400];
     st = cx_ctx_writer_to_memory(w, data, size, e, sizeof e);
