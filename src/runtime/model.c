@@ -74,9 +74,10 @@ cortex_status cx_model_from_ctx_q8(const cx_ctx_file *f, const cortex_load_optio
     m->num_classes = m->g.val_c[m->g.output];
     int64_t nc;
     if (cx_ctx_get_i64(f, "num_classes", &nc) == CORTEX_OK && nc != m->num_classes) {
+        int n = m->num_classes;
         cortex_model_free(m);
         return cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "metadata num_classes=%lld but fc has %d outputs",
-                       (long long)nc, m->num_classes);
+                       (long long)nc, n);
     }
     size_t nl;
     const char *const *labels;
