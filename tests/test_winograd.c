@@ -17,8 +17,8 @@
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
-/* F4 measured <= ~3e-6 here with cin up to 512 (see the report in
- * conv_winograd.c); the bound leaves room for other seeds. */
+/* Measured worst over these cases: F4 5.2e-6 (cin 512), F2 7.8e-7; the
+ * direct igemm path is ~2e-6 on the same shapes. */
 #define TOL_F4 1e-5
 #define TOL_F2 1e-5
 
