@@ -14,12 +14,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/conv_winograd.h"
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
 /* Target bytes of packed weights one column block may span: under half of a
  * 1 MiB L2 (Zen 4/5), so the block stays resident while row tiles stream past. */
 #define CX_CONV_BLOCK_BYTES (384 * 1024)
+
+/* Winograd for 3x3 stride-1 layers, chosen by the size of the transformed
+ * weights (input size is not known at load): F(4x4,3x3) multiplies 4x fewer
+ * but stores 36/9 = 4x the weights, F(2x2,3x3) 2.25x fewer for 16/9; past a
+ * few MiB the weights streamed per run cost more than the multiplies saved
+ * (measured on AVX-512: 512 channels at 7x7 lose with F4, win slightly with
+ * F2) and the model's memory grows. The scalar table keeps the direct
+ * algorithm: it is the reference the others are checked against.
+ * CORTEX_WINOGRAD=0 in the environment turns it off (for comparisons). */
+#define CX_WINO_MAX_BYTES (4u << 20)
+
+static int pick_wino(const cx_kernels *kt, int cin, int cout, int groups, const cx_conv_geom *g)
+{
+    if (kt == &cx_kernels_scalar || !cx_wino_applicable(cin, cout, groups, g)) return 0;
+    const char *env = getenv("CORTEX_WINOGRAD");
+    if (env && env[0] == '0') return 0;
+    double wc = (double)cin * cout * sizeof(float);
+    if (36 * wc <= CX_WINO_MAX_BYTES) return CX_WINO_F4;
+    if (16 * wc <= CX_WINO_MAX_BYTES) return CX_WINO_F2;
+    return 0;
+}
 
 /* Columns computed per group, padding included, weighted by how fast a kernel
  * runs a full panel: the narrow kernel wins only where the main one would
@@ -63,6 +85,16 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
         return CORTEX_OK;
     }
 
+    int wv = pick_wino(kt, cin, cout, groups, g);
+    if (wv) {
+        c->algo = CX_CONV_WINO;
+        c->wino = calloc(1, sizeof *c->wino);
+        if (!c->wino) return CORTEX_ERR_NOMEM;
+        cortex_status st = cx_wino_create(c->wino, (cx_wino_variant)wv, cin, cout, g, relu, w, bias, kt);
+        if (st != CORTEX_OK) { free(c->wino); c->wino = NULL; return st; }
+        return CORTEX_OK;
+    }
+
     c->algo = CX_CONV_IGEMM;
     c->gemm = pick_gemm(kt, nc);
     const size_t nr = c->gemm->nr;
@@ -79,6 +111,7 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
 
 void cx_conv_destroy(cx_conv *c)
 {
+    if (c->wino) { cx_wino_destroy(c->wino); free(c->wino); c->wino = NULL; }
     cx_free(c->packed);
     cx_free(c->zero);
     c->packed = c->zero = NULL;
@@ -114,6 +147,7 @@ static bool use_im2col(const cx_conv *c) { return c->algo == CX_CONV_IGEMM && c-
 
 size_t cx_conv_scratch_bytes(const cx_conv *c)
 {
+    if (c->algo == CX_CONV_WINO) return cx_wino_scratch_bytes(c->wino);
     size_t rows = c->algo == CX_CONV_DW ? 1 : c->gemm->mr;
     /* igemm: tap pointers without channel offset, then the kernel's pointers */
     size_t b = 2 * rows * (size_t)c->ks * sizeof(float *);
@@ -229,6 +263,10 @@ static void dw_task(void *arg, size_t row, int worker)
 void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, float *y,
                  const float *residual, cortex_pool *pool, cx_scratch *scratch)
 {
+    if (c->algo == CX_CONV_WINO) {
+        cx_wino_run(c->wino, in, x, out, y, residual, pool, scratch);
+        return;
+    }
     conv_job j = { .c = c, .in = in, .out = out, .x = x, .y = y, .res = residual, .scratch = scratch };
     if (c->algo == CX_CONV_DW) {
         cx_parallel(pool, dw_task, &j, (size_t)out.n * out.d * out.h);

@@ -19,7 +19,9 @@ typedef struct cx_conv_geom { int k[3], s[3], p[3], dil[3]; } cx_conv_geom;
 /* Per-thread scratch handed to layers by the runtime. */
 typedef struct cx_scratch { void *p; size_t bytes; } cx_scratch;
 
-typedef enum cx_conv_algo { CX_CONV_IGEMM = 0, CX_CONV_DW = 1 } cx_conv_algo;
+typedef enum cx_conv_algo { CX_CONV_IGEMM = 0, CX_CONV_DW = 1, CX_CONV_WINO = 2 } cx_conv_algo;
+
+struct cx_wino; /* conv_winograd.h */
 
 typedef struct cx_conv {
     int cin, cout, groups;
@@ -33,6 +35,7 @@ typedef struct cx_conv {
     float *packed;        /* igemm: per group cx_f32_gemm_packed_size floats; dw: bias + ks*C */
     size_t group_stride;  /* floats between groups in packed */
     float *zero;          /* kc (igemm) or C (dw) zeros: the padding row */
+    struct cx_wino *wino; /* CX_CONV_WINO: transformed weights and transforms */
 } cx_conv;
 
 /* Creates a conv from PyTorch-layout weights w (cout, cin/groups, kd, kh, kw)
