@@ -300,6 +300,29 @@ static const char *sniff(const unsigned char *b, size_t n)
     return NULL;
 }
 
+/* stb's BMP reader pads a short file with zero bytes (black pixels) instead of
+ * failing, so a truncated uncompressed BMP would load. Its pixel rows must all
+ * be in the file (PIL rejects such files too: "image file is truncated").
+ * Called after stbi_info accepted the header, so w, h are 1..MAX_SIDE. */
+static bool bmp_truncated(const unsigned char *b, size_t n, int w, int h, unsigned long long *need)
+{
+    if (n < 30) return false;
+    uint32_t off = (uint32_t)b[10] | (uint32_t)b[11] << 8 | (uint32_t)b[12] << 16 | (uint32_t)b[13] << 24;
+    uint32_t hsz = (uint32_t)b[14] | (uint32_t)b[15] << 8 | (uint32_t)b[16] << 16 | (uint32_t)b[17] << 24;
+    unsigned bpp, comp = 0;
+    if (hsz == 12) {
+        bpp = (unsigned)(b[24] | b[25] << 8);
+    } else {
+        if (n < 34) return false;
+        bpp = (unsigned)(b[28] | b[29] << 8);
+        comp = (unsigned)(b[30] | b[31] << 8 | b[32] << 16 | (unsigned)b[33] << 24);
+    }
+    if (comp != 0 && comp != 3) return false; /* 0 = BI_RGB, 3 = BI_BITFIELDS: fixed-size rows */
+    unsigned long long stride = ((unsigned long long)w * bpp + 31) / 32 * 4;
+    *need = off + stride * (unsigned long long)h;
+    return *need > n;
+}
+
 /* Decodes an in-memory image to RGB8. */
 static cortex_status decode(const unsigned char *buf, size_t n, uint8_t **rgb, int *w, int *h, char *err, size_t errlen)
 {
@@ -322,15 +345,29 @@ static cortex_status decode(const unsigned char *buf, size_t n, uint8_t **rgb, i
             stbi_image_free(px);
             why = "header not understood";
         }
-        if (why && strcmp(why, "too large") == 0)
+        if (why && strcmp(why, "too large") == 0) {
+            /* stb says this above 2^16 pixels a side, and for a PNG whose
+             * pixels would take over 2^30 bytes: say the size where we can */
+            if (fmt[0] == 'P' && n >= 24 && memcmp(buf + 12, "IHDR", 4) == 0) {
+                unsigned long pw = (unsigned long)buf[16] << 24 | (unsigned long)buf[17] << 16 | buf[18] << 8 | buf[19];
+                unsigned long ph = (unsigned long)buf[20] << 24 | (unsigned long)buf[21] << 16 | buf[22] << 8 | buf[23];
+                return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED,
+                               "PNG image is %lux%lu; the limit is %d pixels a side and %lld pixels", pw, ph,
+                               MAX_SIDE, MAX_PIXELS);
+            }
             return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "%s image is over %d pixels a side (the limit is %d)",
                            fmt, 1 << 16, MAX_SIDE);
+        }
         return cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "bad %s header: %s", fmt, why ? why : "unknown error");
     }
     if (iw < 1 || ih < 1 || iw > MAX_SIDE || ih > MAX_SIDE || (long long)iw * ih > MAX_PIXELS)
         return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED,
                        "%s image is %dx%d; the limit is %d pixels a side and %lld pixels", fmt, iw, ih, MAX_SIDE,
                        MAX_PIXELS);
+    unsigned long long need;
+    if (fmt[0] == 'B' && bmp_truncated(buf, n, iw, ih, &need))
+        return cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "truncated BMP: %dx%d pixels need %llu bytes, file has %zu",
+                       iw, ih, need, n);
     int dw, dh, dc;
     unsigned char *px = stbi_load_from_memory(buf, (int)n, &dw, &dh, &dc, 3);
     if (!px) {
