@@ -417,13 +417,21 @@ cortex_status cx_npy_write_file(const char *path, const float *data, int ndim, c
     hdr[8] = (char)(hlen & 0xff);
     hdr[9] = (char)(hlen >> 8);
 
+    /* A regular file is replaced atomically (temporary file, then rename). An
+     * existing non-regular file (/dev/null, /dev/stdout, a FIFO) is written in
+     * place: renaming over it would replace a device node with a plain file. */
+    struct stat sb;
+    bool direct = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+    if (direct && S_ISDIR(sb.st_mode)) return cx_errf(err, errlen, CORTEX_ERR_IO, "is a directory");
     size_t tl = strlen(path) + 32;
     char *tmp = malloc(tl);
     if (!tmp) return cx_errf(err, errlen, CORTEX_ERR_NOMEM, "out of memory");
-    snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (direct) snprintf(tmp, tl, "%s", path);
+    else snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+    int fd = direct ? open(path, O_WRONLY | O_CLOEXEC) : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        cortex_status st = cx_errf(err, errlen, CORTEX_ERR_IO, "cannot create '%s': %s", tmp, errno_text(errno, eb, sizeof eb));
+        cortex_status st = cx_errf(err, errlen, CORTEX_ERR_IO, "cannot %s '%s': %s", direct ? "open" : "create", tmp,
+                                   errno_text(errno, eb, sizeof eb));
         free(tmp);
         return st;
     }
@@ -446,7 +454,9 @@ cortex_status cx_npy_write_file(const char *path, const float *data, int ndim, c
     int e = errno;
     if (close(fd) != 0 && ok) { ok = false; e = errno; }
     cortex_status st = CORTEX_OK;
-    if (ok && rename(tmp, path) != 0) {
+    if (direct) {
+        if (!ok) st = cx_errf(err, errlen, CORTEX_ERR_IO, "cannot write: %s", errno_text(e, eb, sizeof eb));
+    } else if (ok && rename(tmp, path) != 0) {
         e = errno;
         st = cx_errf(err, errlen, CORTEX_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path, errno_text(e, eb, sizeof eb));
         unlink(tmp);
