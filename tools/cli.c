@@ -5,7 +5,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "kernels/kernels.h"
 
 int cli_fail(const char *fmt, ...)
 {
@@ -67,6 +70,18 @@ int cli_shape(const char *s, int64_t *shape, int max)
         else return -1;
     }
     return -1;
+}
+
+int cli_isa_name(const char *s)
+{
+    return s && (!strcmp(s, "auto") || !strcmp(s, "scalar") || !strcmp(s, "avx2") || !strcmp(s, "avx512"));
+}
+
+int cli_check_isa(const char *isa)
+{
+    char err[256];
+    if (cx_kernels_select(isa, err, sizeof err)) return 0;
+    return cli_fail("%s: %s", isa && *isa && strcmp(isa, "auto") ? "--isa" : "CORTEX_ISA", err);
 }
 
 int cli_default_threads(void)

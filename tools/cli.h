@@ -15,6 +15,13 @@ int cli_int(const char *s, long lo, long hi, long *out);
 int cli_double(const char *s, double *out);
 /* "1x3x224x224" -> shape; returns rank or -1. */
 int cli_shape(const char *s, int64_t *shape, int max);
+/* --isa values: 1 if s is auto, scalar, avx2 or avx512 (a usage check). */
+int cli_isa_name(const char *s);
+/* Checks that the kernels asked for by --isa ISA (or, when ISA is NULL or
+ * "auto", the CORTEX_ISA variable) run on this machine. Returns 0, or prints
+ * the error line ("cortex: error: --isa: ..." / "CORTEX_ISA: ...") and
+ * returns 1. */
+int cli_check_isa(const char *isa);
 /* Thread count option default: online CPUs. */
 int cli_default_threads(void);
 #endif

@@ -39,7 +39,10 @@ static int parse(int argc, char **argv, opts *o, int cmd_allows_images)
             i++;
             if (!strcmp(a, "--input")) o->input = v;
             else if (!strcmp(a, "--output")) o->output = v;
-            else if (!strcmp(a, "--isa")) o->isa = v;
+            else if (!strcmp(a, "--isa")) {
+                if (!cli_isa_name(v)) return cli_usage(USAGE, "--isa: '%s' is not one of auto, scalar, avx2, avx512", v);
+                o->isa = v;
+            }
             else if (!strcmp(a, "--threads")) {
                 if (!cli_int(v, 1, 1024, &o->threads)) return cli_usage(USAGE, "--threads: '%s' is not a number in 1..1024", v);
             } else if (!cli_int(v, 1, 1000000, &o->topk))
@@ -61,6 +64,7 @@ static int parse(int argc, char **argv, opts *o, int cmd_allows_images)
 static int load(const opts *o, cortex_model **m)
 {
     char err[600];
+    if (cli_check_isa(o->isa)) return 1;
     cortex_load_options lo = { o->isa };
     cortex_status st = cortex_model_load(o->model, &lo, m, err, sizeof err);
     if (st != CORTEX_OK) return cli_fail("%s", err);

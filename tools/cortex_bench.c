@@ -75,7 +75,11 @@ static int parse(int argc, char **argv, bopts *o)
             else if (!strcmp(a, "--pad")) { dst = &o->pad; lo = 0; }
             else if (!strcmp(a, "--groups")) dst = &o->groups;
             else if (!strcmp(a, "--classes")) dst = &o->classes;
-            else if (!strcmp(a, "--isa")) { o->isa = v; continue; }
+            else if (!strcmp(a, "--isa")) {
+                if (!cli_isa_name(v)) return cli_usage(USAGE, "--isa: '%s' is not one of auto, scalar, avx2, avx512", v);
+                o->isa = v;
+                continue;
+            }
             else if (!strcmp(a, "--q8")) {
                 if (!cx_q8_kernels_by_name(v) || !strcmp(v, "auto"))
                     return cli_usage(USAGE, "--q8: '%s' is not an int8 kernel table this CPU runs (scalar, avx2, avx2exact, avx512, avx512vnni)", v);
@@ -456,6 +460,7 @@ int main(int argc, char **argv)
     bopts o = { 0 };
     int rc = parse(argc, argv, &o);
     if (rc) return rc;
+    if (cli_check_isa(o.isa)) return 1;
     if (!strcmp(argv[1], "model")) return bench_model(&o);
     if (!strcmp(argv[1], "gemm")) return bench_gemm(&o);
     if (!strcmp(argv[1], "conv")) return bench_conv(&o);
