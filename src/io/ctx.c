@@ -1167,6 +1167,11 @@ cortex_status cx_ctx_writer_save(cx_ctx_writer *w, const char *path, char *err, 
     if (!w || !path) return cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "NULL argument");
     unsigned char *head;
     size_t hl, fs;
+    /* the file is written to a temporary and renamed over PATH: never over a
+     * device node or FIFO (as root, PATH /dev/null would become a plain file) */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return cx_errf(err, errlen, CORTEX_ERR_IO, "'%s' exists and is not a regular file", path);
     cortex_status st = layout(w, &head, &hl, &fs, err, errlen);
     if (st) return st;
     size_t tl = strlen(path) + 32;
