@@ -20,6 +20,7 @@ static const char USAGE[] =
     "       cortex-bench gemm M N K [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
     "                         [--int8] [--threads N] [--iters N] [--json]\n"
+    "       cortex-bench peak [--isa ISA] [--json]   (this CPU's f32 FMA and int8 multiply-add peaks, 1 thread)\n"
     "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2); model: --profile (per-layer times).\n"
     "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n"
     "  --int8: the int8 path (a model is calibrated in process on 4 random inputs of the bench shape,\n"
@@ -453,6 +454,31 @@ static int bench_conv(const bopts *o)
     return bench_conv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
 }
 
+/* ---- peak: the ceiling every GEMM result is a fraction of */
+static int bench_peak(const bopts *o)
+{
+    char err[256];
+    const cx_kernels *kt = cx_kernels_select(o->isa, err, sizeof err);
+    if (!kt) return cli_fail("--isa: %s", err);
+    const double secs = 0.25;
+    double f[5], q[5];
+    int n = o->iters < 5 ? (int)(o->iters > 0 ? o->iters : 1) : 5;
+    for (int i = 0; i < n; i++) {
+        f[i] = kt->f32_peak ? kt->f32_peak(secs) : 0;
+        q[i] = kt->q8_peak ? kt->q8_peak(secs) : 0;
+    }
+    double fb = 0, qb = 0; /* best of n: a peak is what the core can do when nothing interferes */
+    for (int i = 0; i < n; i++) { fb = f[i] > fb ? f[i] : fb; qb = q[i] > qb ? q[i] : qb; }
+    if (o->json) {
+        printf("{\"bench\":\"peak\",\"name\":\"f32_fma\",\"threads\":1,\"iters\":%d,\"gflops\":%.2f,\"isa\":\"%s\"}\n", n, fb, kt->name);
+        if (qb > 0) printf("{\"bench\":\"peak\",\"name\":\"int8_madd\",\"threads\":1,\"iters\":%d,\"gflops\":%.2f,\"isa\":\"%s\"}\n", n, qb, kt->name);
+    } else {
+        printf("peak   f32 FMA                              %-7s thr 1    %8.1f GFLOP/s (best of %d)\n", kt->name, fb, n);
+        if (qb > 0) printf("peak   int8 multiply-add                    %-7s thr 1    %8.1f GOPS    (best of %d)\n", kt->name, qb, n);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return cli_usage(USAGE, "missing command");
@@ -464,5 +490,6 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "model")) return bench_model(&o);
     if (!strcmp(argv[1], "gemm")) return bench_gemm(&o);
     if (!strcmp(argv[1], "conv")) return bench_conv(&o);
+    if (!strcmp(argv[1], "peak")) return bench_peak(&o);
     return cli_usage(USAGE, "unknown command '%s'", argv[1]);
 }

@@ -60,6 +60,10 @@ typedef struct cx_kernels {
      * padding. igemm NULL when the table has none. */
     cx_f32_gemm_desc f32_gemm_narrow;
     cx_f32_dwconv_fn f32_dwconv;
+    /* Peak probes for `cortex-bench peak`: run the ISA's f32 FMA / int8
+     * multiply-add stream for about `seconds`; GFLOP/s and GOPS (2 per MAC). */
+    double (*f32_peak)(double seconds);
+    double (*q8_peak)(double seconds);
 } cx_kernels;
 
 /* Tables; each lives next to its kernels. An ISA compiled out leaves its
@@ -89,6 +93,13 @@ void cx_f32_gemm_pack_weights(size_t n, size_t kc, size_t ks, size_t nr,
  * w is (n, kc, ks) = (out channels, in channels, kd*kh*kw), no temporary. */
 void cx_f32_gemm_pack_conv_weights(size_t n, size_t kc, size_t ks, size_t nr,
                                    const float *w, const float *bias, float *out);
+
+/* peak probes */
+double cx_f32_peak__scalar(double seconds);
+double cx_f32_peak__avx2(double seconds);
+double cx_q8_peak__avx2(double seconds);
+double cx_f32_peak__avx512(double seconds);
+double cx_q8_peak__avx512(double seconds);
 
 /* scalar kernels */
 void cx_f32_igemm_ukernel_4x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,

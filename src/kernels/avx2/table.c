@@ -12,4 +12,6 @@ const cx_kernels cx_kernels_avx2 = {
     .name = "avx2",
     .f32_gemm = { cx_f32_igemm_ukernel_6x16__avx2, 6, 16 },
     .f32_dwconv = cx_f32_dwconv_ukernel__avx2,
+    .f32_peak = cx_f32_peak__avx2,
+    .q8_peak = cx_q8_peak__avx2,
 };

@@ -17,4 +17,6 @@ const cx_kernels cx_kernels_avx512 = {
     .f32_gemm = { cx_f32_igemm_ukernel_8x32__avx512, 8, 32 },
     .f32_gemm_narrow = { cx_f32_igemm_ukernel_6x16__avx2, 6, 16 },
     .f32_dwconv = cx_f32_dwconv_ukernel__avx512,
+    .f32_peak = cx_f32_peak__avx512,
+    .q8_peak = cx_q8_peak__avx512,
 };
