@@ -201,9 +201,10 @@ END_TEST
 START_TEST(qconv_seven_bit_requant)
 {
     int8_t w[2 * 4] = { 127, -127, 3, -3, 1, 64, 65, -66 };
-    float ws[2] = { 0.01f, 0.02f }, b[2] = { 0.5f, -0.25f };
-    cx_qconv_desc d = { .cin = 4, .cout = 2, .groups = 1, .w = w, .w_scale = ws, .bias = b, .a_scale = 0.1f,
-                        .a_zp = 0, .y_scale = 0.1f, .y_zp = 0 };
+    /* power-of-two scales: every product below is exact */
+    float ws[2] = { 0.015625f, 0.03125f }, b[2] = { 0.5f, -0.25f };
+    cx_qconv_desc d = { .cin = 4, .cout = 2, .groups = 1, .w = w, .w_scale = ws, .bias = b, .a_scale = 0.125f,
+                        .a_zp = 0, .y_scale = 0.125f, .y_zp = 0 };
     for (int i = 0; i < 3; i++) { d.g.k[i] = 1; d.g.s[i] = 1; d.g.p[i] = 0; d.g.dil[i] = 1; }
     cx_q8_kernels t64 = cx_q8_kernels_scalar;
     t64.wmax = 64;
@@ -216,8 +217,19 @@ START_TEST(qconv_seven_bit_requant)
     cx_qconv_export(&c, &d, wu, bq, sc);
     const int8_t want[8] = { 64, -64, 2, -2, 0, 32, 32, -33 }; /* rint(w/2), half to even */
     for (int i = 0; i < 8; i++) ck_assert_int_eq(wu[i], want[i]);
-    ck_assert(fabsf(sc[0] - 0.02f) < 1e-7f);
-    ck_assert_int_eq(bq[0], 250); /* 0.5 / (0.1 * 0.02) */
+    ck_assert(sc[0] == 0.03125f);   /* a_scale * 2 w_scale / y_scale */
+    ck_assert_int_eq(bq[0], 128);   /* 0.5 / (0.125 * 2^-5) */
+    ck_assert_int_eq(bq[1], -32);   /* -0.25 / (0.125 * 2^-4) */
+    cx_qconv_destroy(&c);
+    /* bias correction: with E[x] = 0.25 per weight, channel 1 changes by
+     * sum (W7 - W8) E[x] = 2^-5 * (-1 + 0 - 1 + 0) * 0.25 = -2^-6, absorbed by
+     * the bias: (-0.25 + 2^-6) * 128 = -30; channel 0's changes cancel */
+    float xm[4] = { 0.25f, 0.25f, 0.25f, 0.25f };
+    d.xmean = xm;
+    ck_assert_int_eq(cx_qconv_create(&c, &d, &t64), CORTEX_OK);
+    cx_qconv_export(&c, &d, wu, bq, sc);
+    ck_assert_int_eq(bq[0], 128);
+    ck_assert_int_eq(bq[1], -30);
     cx_qconv_destroy(&c);
 }
 END_TEST

@@ -34,7 +34,9 @@ static void prepare_columns(const cx_qconv_desc *d, int32_t wmax, int8_t *w_out,
     const size_t per = (size_t)(d->cin / d->groups) * (size_t)(d->g.k[0] * d->g.k[1] * d->g.k[2]);
     *wbits = 8;
     *clamped_bias = 0;
+    double bcorr;
     for (int o = 0; o < d->cout; o++) {
+        bcorr = 0;
         const int8_t *w = d->w + (size_t)o * per;
         int8_t *wo = w_out + (size_t)o * per;
         int m = 0;
@@ -53,12 +55,23 @@ static void prepare_columns(const cx_qconv_desc *d, int32_t wmax, int8_t *w_out,
                 long v = lrint((double)w[i] / div);
                 wo[i] = (int8_t)(v > wmax ? wmax : v < -wmax ? -wmax : v);
             }
-            ws = ws * div;
             *wbits = 7;
+            double b_shift = 0;
+            if (d->xmean) {
+                /* mean output change of the requantization: sum (W7 - W8) * E[x] */
+                const int kc = d->cin / d->groups, ks = (int)(per / (size_t)kc), gi = o / (d->cout / d->groups);
+                for (int k = 0; k < kc; k++)
+                    for (int t = 0; t < ks; t++) {
+                        double dw = ws * div * wo[(size_t)k * ks + t] - ws * w[(size_t)k * ks + t];
+                        b_shift += dw * d->xmean[((size_t)gi * kc + k) * ks + t];
+                    }
+            }
+            ws = ws * div;
+            bcorr = b_shift;
         } else {
             memcpy(wo, w, per);
         }
-        double b = d->bias ? d->bias[o] : 0.0;
+        double b = (d->bias ? d->bias[o] : 0.0) - bcorr;
         if (m == 0 || !(ws > 0)) {
             /* no weights: any nonzero scale works; pick one that keeps the bias exact-ish */
             ws = fabs(b) > 0 ? fabs(b) / ((double)d->a_scale * 1048576.0) : 1.0;

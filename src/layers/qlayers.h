@@ -23,6 +23,11 @@ typedef struct cx_qconv_desc {
     bool residual;            /* a u8 residual (r_scale, r_zp) is added before the ReLU */
     float r_scale;
     int32_t r_zp;
+    /* NULL, or the calibrated mean of the real input seen by each weight:
+     * (cin, ks), padding counted as 0. When the weights are requantized for a
+     * table's wmax, the bias absorbs the mean output shift of that change
+     * ("bias correction", docs/int8.md). */
+    const float *xmean;
 } cx_qconv_desc;
 
 /* Few channels per group (the 3-channel stem): the taps of a row are gathered

@@ -279,6 +279,15 @@ static int emit_qconv(cx_builder *b, int x, const char *name, int cin, int cout,
     src_t ws;
     snprintf(key, sizeof key, "%s.wscale", name);
     if (!fetch(b, key, &ws, true) || !check_vec(b, key, &ws, cout)) return -1;
+    /* optional: the calibrated input means per (channel, tap), for bias correction */
+    src_t xm = { 0 };
+    const int ks = geo->k[0] * geo->k[1] * geo->k[2];
+    snprintf(key, sizeof key, "%s.xmean", name);
+    if (cx_b_has(b, key)) {
+        if (!fetch(b, key, &xm, true)) return -1;
+        if (xm.ndim != 2 || xm.shape[0] != cin || xm.shape[1] != ks)
+            return cx_b_fail(b, CORTEX_ERR_SHAPE, "tensor '%s' must have shape [%d, %d]", key, cin, ks);
+    }
     int xq = as_u8(b, x, name);
     int rq = residual >= 0 ? as_u8(b, residual, name) : -1;
     if (!cx_b_ok(b)) return -1;
@@ -299,7 +308,7 @@ static int emit_qconv(cx_builder *b, int x, const char *name, int cin, int cout,
     const cx_vquant *xa = &b->g->val_q[xq];
     cx_qconv_desc d = { .cin = cin, .cout = cout, .groups = groups, .g = *geo, .w = (const int8_t *)w->data,
                         .w_scale = ws.data, .bias = bias, .a_scale = xa->scale, .a_zp = xa->zp,
-                        .y_scale = ysc, .y_zp = yzp, .relu = relu, .residual = rq >= 0 };
+                        .y_scale = ysc, .y_zp = yzp, .relu = relu, .residual = rq >= 0, .xmean = xm.data };
     if (rq >= 0) {
         d.r_scale = b->g->val_q[rq].scale;
         d.r_zp = b->g->val_q[rq].zp;
@@ -312,6 +321,8 @@ static int emit_qconv(cx_builder *b, int x, const char *name, int cin, int cout,
     if (n->qconv.wbits < b->wbits) b->wbits = n->qconv.wbits;
     snprintf(key, sizeof key, "%s.weight", name);
     cx_ctx_release_tensor(b->ctx, cx_ctx_find(b->ctx, key));
+    snprintf(key, sizeof key, "%s.xmean", name);
+    if (xm.data) cx_ctx_release_tensor(b->ctx, cx_ctx_find(b->ctx, key));
     b->convs_done++;
     if (b->progress) b->progress(b->progress_ctx, b->convs_done);
     return y;

@@ -259,14 +259,44 @@ void cx_quantize_weights(const float *w, size_t cout, size_t per, int8_t *q, flo
 
 typedef struct calib_state {
     cx_hist *h;               /* per node (bins NULL: not observed) */
+    double **tap_sum;         /* per node: quantized convs, (ks, cin) sums of the input per tap */
+    double *tap_count;        /* per node: output pixels seen */
     int n_nodes;
 } calib_state;
 
-static void observe(void *ctx, int i, const cx_node *n, cx_dims d, const void *data)
+/* Sums, per tap and input channel, of the input a conv's weights see (padding
+ * counts 0): the E[x] of bias correction. */
+static void tap_sums(const cx_conv *c, cx_dims in, cx_dims out, const float *x, double *acc)
 {
-    (void)n;
+    const int cin = in.c;
+    for (int n = 0; n < out.n; n++)
+        for (int od = 0; od < out.d; od++)
+            for (int oh = 0; oh < out.h; oh++)
+                for (int ow = 0; ow < out.w; ow++) {
+                    int t = 0;
+                    for (int kd = 0; kd < c->g.k[0]; kd++)
+                        for (int kh = 0; kh < c->g.k[1]; kh++)
+                            for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
+                                int id = od * c->g.s[0] - c->g.p[0] + kd * c->g.dil[0];
+                                int ih = oh * c->g.s[1] - c->g.p[1] + kh * c->g.dil[1];
+                                int iw = ow * c->g.s[2] - c->g.p[2] + kw * c->g.dil[2];
+                                if (id < 0 || id >= in.d || ih < 0 || ih >= in.h || iw < 0 || iw >= in.w) continue;
+                                const float *xp = x + ((((size_t)n * in.d + id) * in.h + ih) * in.w + iw) * (size_t)cin;
+                                double *a = acc + (size_t)t * cin;
+                                for (int k = 0; k < cin; k++) a[k] += xp[k];
+                            }
+                }
+}
+
+static void observe(void *ctx, int i, const cx_node *n, const cx_node_io *io)
+{
     calib_state *cs = ctx;
-    if (i < cs->n_nodes && cs->h[i].bins) cx_hist_add(&cs->h[i], data, cx_dims_numel(d));
+    if (i >= cs->n_nodes) return;
+    if (cs->h[i].bins) cx_hist_add(&cs->h[i], io->y, cx_dims_numel(io->out));
+    if (cs->tap_sum[i]) {
+        tap_sums(&n->conv, io->in, io->out, io->x, cs->tap_sum[i]);
+        cs->tap_count[i] += (double)io->out.n * io->out.d * io->out.h * io->out.w;
+    }
 }
 
 /* Nodes whose output gets activation parameters: all but global pooling and
@@ -285,6 +315,18 @@ static bool quantized_conv(const cx_graph *g, const cx_node *n, const cx_quant_o
         if (g->nodes[i].out == n->in && g->nodes[i].op == CX_OP_GAP) return false;
     if (n->in == g->input && !o->int8_stem) return false;
     return true;
+}
+
+/* Whether name is "<conv>.bias" of a conv that becomes int8. */
+static bool is_qconv_bias(const cx_graph *g, const cx_quant_opts *o, const char *name)
+{
+    size_t L = strlen(name);
+    if (L <= 5 || strcmp(name + L - 5, ".bias") != 0) return false;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strlen(g->nodes[i].name) == L - 5 && !strncmp(g->nodes[i].name, name, L - 5) &&
+            quantized_conv(g, &g->nodes[i], o))
+            return true;
+    return false;
 }
 
 static const char *method_name(const cx_quant_opts *o, char *buf, size_t n)
@@ -342,7 +384,8 @@ cortex_status cx_quantize_ctx(const cx_ctx_file *f, const float *calib, const in
         cortex_model_free(m);
         return st;
     }
-    calib_state cs = { calloc((size_t)g->n_nodes, sizeof(cx_hist)), g->n_nodes };
+    calib_state cs = { calloc((size_t)g->n_nodes, sizeof(cx_hist)), calloc((size_t)g->n_nodes, sizeof(double *)),
+                       calloc((size_t)g->n_nodes, sizeof(double)), g->n_nodes };
     cx_hist hin = { 0 };
     cortex_session *s = NULL;
     cortex_pool *pool = NULL;
@@ -351,9 +394,16 @@ cortex_status cx_quantize_ctx(const cx_ctx_file *f, const float *calib, const in
     void *qbuf = NULL;
     float *fq = NULL;
     st = CORTEX_OK;
-    if (!cs.h || cx_hist_init(&hin) != CORTEX_OK) { st = CORTEX_ERR_NOMEM; goto done; }
-    for (int i = 0; i < g->n_nodes; i++)
-        if (wants_act(g, &g->nodes[i]) && cx_hist_init(&cs.h[i]) != CORTEX_OK) { st = CORTEX_ERR_NOMEM; goto done; }
+    if (!cs.h || !cs.tap_sum || !cs.tap_count || cx_hist_init(&hin) != CORTEX_OK) { st = CORTEX_ERR_NOMEM; goto done; }
+    for (int i = 0; i < g->n_nodes; i++) {
+        const cx_node *n = &g->nodes[i];
+        if (wants_act(g, n) && cx_hist_init(&cs.h[i]) != CORTEX_OK) { st = CORTEX_ERR_NOMEM; goto done; }
+        if (quantized_conv(g, n, o) &&
+            !(cs.tap_sum[i] = calloc((size_t)n->conv.ks * (size_t)n->conv.cin, sizeof(double)))) {
+            st = CORTEX_ERR_NOMEM;
+            goto done;
+        }
+    }
     if ((st = cortex_session_create(m, &s)) != CORTEX_OK) goto done;
     int threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads > 1 && cortex_pool_create(threads, &pool) != CORTEX_OK) pool = NULL;
@@ -418,19 +468,52 @@ cortex_status cx_quantize_ctx(const cx_ctx_file *f, const float *calib, const in
                     quantized_conv(g, &g->nodes[i], o))
                     qn = &g->nodes[i];
         if (!qn) {
+            if (is_qconv_bias(g, o, t->name)) continue; /* written with its weight (corrected) */
             if ((st = cx_ctx_writer_add_tensor(w, t->name, t->dtype, t->ndim, t->shape, t->data))) goto done;
             continue;
         }
         size_t cout = (size_t)t->shape[0], perw = t->numel / cout;
-        qbuf = malloc(t->numel ? t->numel : 1);
-        fq = malloc(cout * sizeof(float));
-        if (!qbuf || !fq) { st = CORTEX_ERR_NOMEM; goto done; }
-        cx_quantize_weights(t->data, cout, perw, qbuf, fq);
+        const int qi = (int)(qn - g->nodes);
+        const cx_conv *cv = &qn->conv;
+        const size_t ks = (size_t)cv->ks, cin = (size_t)cv->cin, kc = (size_t)cv->kc, ncg = (size_t)cv->nc;
         char key[320];
-        snprintf(key, sizeof key, "%s.wscale", qn->name);
-        int64_t cs1[1] = { (int64_t)cout };
+        snprintf(key, sizeof key, "%s.bias", qn->name);
+        const cx_ctx_tensor *bt = cx_ctx_find(f, key);
+        if (!bt || bt->dtype != CX_F32 || bt->numel != cout || perw != kc * ks) {
+            st = cx_errf(err, errlen, CORTEX_ERR_CORRUPT, "tensor '%s' is missing or does not fit '%s'", key, t->name);
+            goto done;
+        }
+        qbuf = malloc(t->numel ? t->numel : 1);
+        fq = malloc((cout + cin * ks + cout) * sizeof(float));
+        if (!qbuf || !fq) { st = CORTEX_ERR_NOMEM; goto done; }
+        float *xm = fq + cout, *bias = xm + cin * ks;
+        cx_quantize_weights(t->data, cout, perw, qbuf, fq);
+        /* E[x] per (input channel, tap), stored (cin, ks) */
+        const double cnt = cs.tap_count[qi] > 0 ? cs.tap_count[qi] : 1;
+        for (size_t k = 0; k < cin; k++)
+            for (size_t tp = 0; tp < ks; tp++) xm[k * ks + tp] = (float)(cs.tap_sum[qi][tp * cin + k] / cnt);
+        /* bias correction: the float bias absorbs the mean output shift of the
+         * weight rounding, sum (W8 - W) * E[x] */
+        const float *wf = t->data, *bf = bt->data;
+        for (size_t oc = 0; oc < cout; oc++) {
+            double shift = 0;
+            const size_t gi = oc / ncg;
+            if (!o->no_bias_correction)
+                for (size_t k = 0; k < kc; k++)
+                    for (size_t tp = 0; tp < ks; tp++) {
+                        size_t wi = oc * perw + k * ks + tp;
+                        shift += ((double)fq[oc] * ((const int8_t *)qbuf)[wi] - (double)wf[wi]) * xm[(gi * kc + k) * ks + tp];
+                    }
+            bias[oc] = (float)((double)bf[oc] - shift);
+        }
+        char wkey[320], xkey[320];
+        snprintf(wkey, sizeof wkey, "%s.wscale", qn->name);
+        snprintf(xkey, sizeof xkey, "%s.xmean", qn->name);
+        int64_t cs1[1] = { (int64_t)cout }, xs2[2] = { (int64_t)cin, (int64_t)ks };
         if ((st = cx_ctx_writer_add_tensor(w, t->name, CX_I8, t->ndim, t->shape, qbuf)) ||
-            (st = cx_ctx_writer_add_tensor(w, key, CX_F32, 1, cs1, fq)))
+            (st = cx_ctx_writer_add_tensor(w, key, CX_F32, 1, cs1, bias)) ||
+            (st = cx_ctx_writer_add_tensor(w, wkey, CX_F32, 1, cs1, fq)) ||
+            (st = cx_ctx_writer_add_tensor(w, xkey, CX_F32, 2, xs2, xm)))
             goto done;
         free(qbuf);
         free(fq);
@@ -448,9 +531,13 @@ done:
     free(logits);
     cortex_session_free(s);
     cortex_pool_destroy(pool);
-    if (cs.h)
-        for (int i = 0; i < cs.n_nodes; i++) cx_hist_free(&cs.h[i]);
+    for (int i = 0; i < cs.n_nodes; i++) {
+        if (cs.h) cx_hist_free(&cs.h[i]);
+        if (cs.tap_sum) free(cs.tap_sum[i]);
+    }
     free(cs.h);
+    free(cs.tap_sum);
+    free(cs.tap_count);
     cx_hist_free(&hin);
     cortex_model_free(m);
     return st;

@@ -23,6 +23,7 @@ typedef struct cx_quant_opts {
     int batch;                /* images per calibration run; <= 0: 4 */
     int threads;              /* calibration threads; <= 0: one per CPU */
     bool int8_stem;           /* quantize the first conv too (default: keep it fp32, docs/int8.md) */
+    bool no_bias_correction;  /* keep the float bias as is (default: absorb the mean shift of weight rounding) */
     FILE *progress;           /* progress lines (NULL: silent) */
 } cx_quant_opts;
 

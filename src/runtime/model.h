@@ -36,10 +36,14 @@ cortex_status cx_model_shapes(const cortex_model *m, const int64_t *shape, int r
  * time to per_node_seconds[node] (g.n_nodes entries). NULL turns it off. */
 void cx_session_set_profile(cortex_session *s, double *per_node_seconds);
 
-/* Observer hook (calibration): after node i of each run, fn gets the node, the
- * dims of its output (NDHWC) and the output data (float * for f32 values,
- * uint8_t * for u8). Runs on the thread that called cortex_run. NULL: off. */
-typedef void (*cx_node_observer)(void *ctx, int node_index, const cx_node *node, cx_dims out,
-                                 const void *data);
+/* Observer hook (calibration): after node i of each run, fn gets the node and
+ * its input and output: dims (NDHWC) and data (float * for f32 values,
+ * uint8_t * for u8). The input is still intact (its memory is reused only by
+ * later nodes). Runs on the thread that called cortex_run. NULL: off. */
+typedef struct cx_node_io {
+    cx_dims in, out;
+    const void *x, *y;
+} cx_node_io;
+typedef void (*cx_node_observer)(void *ctx, int node_index, const cx_node *node, const cx_node_io *io);
 void cx_session_set_observer(cortex_session *s, cx_node_observer fn, void *ctx);
 #endif

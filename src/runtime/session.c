@@ -224,7 +224,10 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
         case CX_OP_QGAP_F32: cx_qgap_f32_run(di, x, g->val_q[n->in].scale, g->val_q[n->in].zp, y, qk, pool); break;
         }
         if (s->profile) s->profile[i] += cx_now() - t0;
-        if (s->observe) s->observe(s->observe_ctx, i, n, dout, y);
+        if (s->observe) {
+            const cx_node_io io = { di, dout, x, y };
+            s->observe(s->observe_ctx, i, n, &io);
+        }
     }
     memcpy(output, A + s->off[g->output], need * sizeof(float));
     return CORTEX_OK;

@@ -16,6 +16,15 @@ Exit status 1 if any case fails (or a tool is missing), 2 on a usage error.
 Adding a case: one row in CASES. Cases with default=False run only when named in
 --cases (or with --all). convert_args may use {calib}: a calibration batch
 (calib_n random inputs shaped like the input) is then written to calib.npy.
+
+int8 cases (convert_args holding --int8) are judged by SQNR instead of max error:
+    SQNR = 10 log10(sum ref^2 / sum (out - ref)^2)       (ref: PyTorch's float64 logits)
+for cortex's int8 logits and for PyTorch's own post-training int8 on the same model,
+calibration batch and input (FX graph mode: prepare_fx / convert_fx with the 'onednn'
+qconfig mapping -- HistogramObserver activations, per-channel symmetric int8 weights --
+calibrated with the same calib_n images, run on the onednn engine; cached as
+torch_int8.npy). PASS if cortex's SQNR >= PyTorch's. With --int8-bench the int8 cases
+also time `cortex-bench model ARCH [--int8]` at the case's shape (fp32 and int8).
 """
 import argparse
 import collections
@@ -48,9 +57,11 @@ CASES = collections.OrderedDict([
     ("ir_csn_50", Case("ir_csn_50", (1, 3, 8, 112, 112), 400, default=False)),
     ("ip_csn_50", Case("ip_csn_50", (1, 3, 8, 112, 112), 400, default=False)),
     ("resnext3d_101", Case("resnext3d_101", (1, 3, 8, 112, 112), 400, default=False)),
-    # int8 example (tolerance to be set by the int8 issue):
+    # int8 (docs/int8.md): judged by SQNR against PyTorch's own int8 (see the docstring)
     ("resnet50_int8", Case("resnet50", (1, 3, 224, 224), 1000, ("--int8", "--calib", "{calib}"),
-                           tol=5e-2, default=False, calib_n=8)),
+                           default=False, calib_n=8)),
+    ("resnext50_32x4d_int8", Case("resnext50_32x4d", (2, 3, 176, 144), 1000, ("--int8", "--calib", "{calib}"),
+                                  default=False, calib_n=8)),
 ])
 
 
@@ -63,7 +74,34 @@ def spec_of(name, case):
     """What the cached files depend on (not the tolerance or the cortex-side args)."""
     alpha = _alpha(case)
     return {"case": name, "arch": case.arch, "shape": list(case.shape), "classes": case.classes,
-            "alpha": alpha, "calib_n": case.calib_n, "gen": 1}
+            "alpha": alpha, "calib_n": case.calib_n, "gen": 2 if is_int8(case) else 1}
+
+
+def is_int8(case):
+    return "--int8" in case.convert_args
+
+
+def sqnr_db(ref, y):
+    import numpy as np
+    ref = np.asarray(ref, np.float64)
+    y = np.asarray(y, np.float64)
+    return float(10 * np.log10((ref ** 2).sum() / max(((y - ref) ** 2).sum(), 1e-300)))
+
+
+def torch_int8_logits(model, calib, x):
+    """PyTorch FX post-training static int8 ('onednn' qconfig mapping), calibrated on calib."""
+    import copy
+    import torch
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+    torch.backends.quantized.engine = "onednn"
+    m = copy.deepcopy(model).eval()
+    prepared = prepare_fx(m, get_default_qconfig_mapping("onednn"), example_inputs=(calib[:1],))
+    with torch.no_grad():
+        for i in range(calib.shape[0]):
+            prepared(calib[i:i + 1])
+        q = convert_fx(prepared)
+        return q(x).double().numpy()
 
 
 def _alpha(case):
@@ -75,7 +113,8 @@ def prepare(name, case, wdir, regen):
     """Write model.pth, in.npy, ref.npy (float64) [, calib.npy] into wdir; returns meta."""
     spec = spec_of(name, case)
     mpath = os.path.join(wdir, "meta.json")
-    files = ["model.pth", "in.npy", "ref.npy"] + (["calib.npy"] if case.calib_n else [])
+    files = ["model.pth", "in.npy", "ref.npy"] + (["calib.npy"] if case.calib_n else []) + \
+        (["torch_int8.npy"] if is_int8(case) else [])
     if not regen and os.path.exists(mpath):
         try:
             meta = json.load(open(mpath))
@@ -112,10 +151,15 @@ def prepare(name, case, wdir, regen):
     torch.save(model.state_dict(), os.path.join(wdir, "model.pth"))
     C.save_npy(os.path.join(wdir, "in.npy"), x.numpy().astype(np.float32))
     np.save(os.path.join(wdir, "ref.npy"), ref.astype(np.float64))
+    t_tq = 0
     if case.calib_n:
         cal = torch.randn((case.calib_n,) + tuple(case.shape[1:]), generator=g)
         C.save_npy(os.path.join(wdir, "calib.npy"), cal.numpy().astype(np.float32))
-    meta = {"spec": spec, "params": sum(p.numel() for p in model.parameters()),
+        if is_int8(case):
+            t0 = time.time()
+            np.save(os.path.join(wdir, "torch_int8.npy"), torch_int8_logits(model, cal, x))
+            t_tq = time.time() - t0
+    meta = {"t_torch_int8": t_tq, "spec": spec, "params": sum(p.numel() for p in model.parameters()),
             "t_build": t_build, "t_torch_fp32": t_torch32, "t_ref_fp64": t_ref,
             "err_torch_fp32": err32, "ref_absmax": float(np.abs(ref).max()),
             "torch_threads": torch.get_num_threads(),
@@ -156,6 +200,8 @@ def main():
     ap.add_argument("--regen", action="store_true", help="regenerate cached models and references")
     ap.add_argument("--prepare-only", action="store_true",
                     help="only write the PyTorch side (models, inputs, references)")
+    ap.add_argument("--int8-bench", action="store_true",
+                    help="int8 cases: also time cortex-bench model fp32 vs int8 (--threads 1 and --threads)")
     args = ap.parse_args()
 
     if args.all:
@@ -236,9 +282,29 @@ def main():
             print(f"  out.npy is {out.dtype} {out.shape}, expected float32 {ref.shape}")
             results.append((name, "FAIL", None))
             continue
+        top1 = float((out.argmax(1) == ref.argmax(1)).mean())
+        if is_int8(case):
+            tq = np.load(P("torch_int8.npy"))
+            ours, theirs = sqnr_db(ref, out), sqnr_db(ref, tq)
+            ttop1 = float((tq.argmax(1) == ref.argmax(1)).mean())
+            ok = np.isfinite(out).all() and ours >= theirs
+            status = "PASS" if ok else "FAIL"
+            print(f"  convert+calibrate {t_conv:.2f} s, run {t_run:.2f} s")
+            print(f"  SQNR vs PyTorch fp32: cortex int8 {ours:.2f} dB (top-1 agree {top1:.2f}), "
+                  f"PyTorch int8 (FX, onednn) {theirs:.2f} dB (top-1 agree {ttop1:.2f})  {status}")
+            if args.int8_bench:
+                bench = os.path.join(build, "cortex-bench")
+                shp = "x".join(map(str, case.shape))
+                for thr in sorted({1, args.threads}):
+                    for extra in ([], ["--int8"]):
+                        argv = [bench, "model", case.arch, "--shape", shp, "--threads", str(thr),
+                                "--iters", "10", "--classes", str(case.classes)] + extra
+                        p, _ = run_tool(argv, env)
+                        print("  " + (p.stdout.decode(errors="replace").splitlines() or ["?"])[0])
+            results.append((name, status, ours))
+            continue
         err = float(np.abs(out.astype(np.float64) - ref).max() / np.abs(ref).max())
         ok = np.isfinite(out).all() and err <= case.tol
-        top1 = float((out.argmax(1) == ref.argmax(1)).mean())
         status = "PASS" if ok else "FAIL"
         print(f"  convert {t_conv:.2f} s, run {t_run:.2f} s, max|cortex-torch|/max|torch| = "
               f"{err:.2e} (tol {case.tol:g}), top-1 agree {top1:.2f}  {status}")
@@ -246,7 +312,8 @@ def main():
 
     print("-- summary")
     for name, status, err in results:
-        print(f"  {name:22s} {status:8s} {'' if err is None else f'{err:.2e}'}")
+        unit = "dB" if is_int8(CASES[name]) else ""
+        print(f"  {name:22s} {status:8s} {'' if err is None else (f'{err:.2f} dB' if unit else f'{err:.2e}')}")
     failed = [n for n, s, _ in results if s == "FAIL"]
     if failed:
         print(f"parity: {len(failed)} of {len(results)} failed: {', '.join(failed)}")
