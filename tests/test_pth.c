@@ -224,6 +224,25 @@ static void pk_global(bb *p, const char *mod, const char *name)
 }
 static void pk_ustr(bb *p, const char *s) { bb_u8(p, 'X'); bb_u32(p, (uint32_t)strlen(s)); bb_str(p, s); }
 static void pk_int(bb *p, int32_t v) { bb_u8(p, 'J'); bb_u32(p, (uint32_t)v); }
+static void pk_long(bb *p, uint64_t v)   /* LONG1, 8 bytes two's complement */
+{
+    bb_u8(p, 0x8a); bb_u8(p, 8); bb_u32(p, (uint32_t)v); bb_u32(p, (uint32_t)(v >> 32));
+}
+/* like pk_tensor, with 64-bit sizes and strides */
+static void pk_tensor64(bb *p, int64_t numel, uint64_t off, int nd, const uint64_t *size, const uint64_t *stride)
+{
+    pk_global(p, "torch._utils", "_rebuild_tensor_v2");
+    BL(p, "((");
+    pk_ustr(p, "storage"); pk_global(p, "torch", "FloatStorage"); pk_ustr(p, "0"); pk_ustr(p, "cpu");
+    pk_long(p, (uint64_t)numel);
+    BL(p, "tQ");
+    pk_long(p, off);
+    bb_u8(p, '(');
+    for (int i = 0; i < nd; i++) pk_long(p, size[i]);
+    BL(p, "t(");
+    for (int i = 0; i < nd; i++) pk_long(p, stride[i]);
+    BL(p, "t\x89N)tR");   /* requires_grad False, backward_hooks None */
+}
 
 /* _rebuild_tensor_v2(('storage', <type>, key, 'cpu', numel), off, size, stride, False, OrderedDict()) */
 static void pk_tensor(bb *p, const char *stype, const char *key, int64_t numel, int64_t off, int nd,
@@ -317,6 +336,8 @@ START_TEST(test_file_errors)
     ck_assert_int_eq(cx_pth_read_file(DIR "does-not-exist.pth", &d, err, sizeof err), CORTEX_ERR_IO);
     ck_assert(strstr(err, "does-not-exist") == NULL);   /* no path: the caller adds it */
     ck_assert_int_ne(cx_pth_read_file(DIR, &d, err, sizeof err), CORTEX_OK);
+    ck_assert_int_eq(cx_pth_read_file("/dev/null", &d, err, sizeof err), CORTEX_ERR_IO);
+    ck_assert(strstr(err, "regular") != NULL);
     ck_assert_uint_eq(d.count, 0);
 
     char tmp[] = "/tmp/cx_pth_XXXXXX";
@@ -557,6 +578,26 @@ START_TEST(test_pickle_errors)
     /* unknown storage type, unknown global, opcodes */
     CASE((BL(&p, "\x80\x02}"), pk_ustr(&p, "w"), pk_tensor(&p, "QInt8Storage", "0", 12, 0, 2, sz2, st2),
           BL(&p, "s.")), sizeof s0, CORTEX_ERR_UNSUPPORTED, "QInt8Storage");
+    /* 64-bit sizes: element count and view extent overflow, offset past the end */
+    uint64_t hu[2] = { 1ull << 40, 1ull << 40 }, hs[2] = { 1, 1 }, ou[1] = { 5 }, os_[1] = { 1ull << 62 };
+    CASE((BL(&p, "\x80\x02}"), pk_ustr(&p, "w"), pk_tensor64(&p, 12, 0, 2, hu, hs), BL(&p, "s.")), sizeof s0,
+         CORTEX_ERR_CORRUPT, "element count overflows");
+    CASE((BL(&p, "\x80\x02}"), pk_ustr(&p, "w"), pk_tensor64(&p, 12, 0, 1, ou, os_), BL(&p, "s.")), sizeof s0,
+         CORTEX_ERR_CORRUPT, "extent overflows");
+    CASE((BL(&p, "\x80\x02}"), pk_ustr(&p, "w"), pk_tensor64(&p, 12, ~0ull >> 1, 1, ou, hs), BL(&p, "s.")),
+         sizeof s0, CORTEX_ERR_CORRUPT, NULL);
+    uint64_t one[1] = { 12 };
+    CASE((BL(&p, "\x80\x02}"), pk_ustr(&p, "w"), pk_tensor64(&p, 1ll << 61, 0, 1, one, hs), BL(&p, "s.")),
+         sizeof s0, CORTEX_ERR_CORRUPT, "claims");
+    CASE((BL(&p, "\x80\x02}"), pk_ustr(&p, "w"), pk_tensor64(&p, 12, 0, 1, one, hs), BL(&p, "s.")), sizeof s0,
+         CORTEX_OK, NULL);
+    /* OrderedDict built from a list of pairs (older picklers) */
+    CASE((BL(&p, "\x80\x02"), pk_global(&p, "collections", "OrderedDict"), BL(&p, "(](X\x01\x00\x00\x00"),
+          BL(&p, "aK\x01tatR.")), 0, CORTEX_ERR_FORMAT, "'a' is an int");
+    CASE((BL(&p, "\x80\x02"), pk_global(&p, "collections", "OrderedDict"), BL(&p, "K\x01]\x86R.")), 0,
+         CORTEX_ERR_CORRUPT, "at most 1 argument");
+    CASE((BL(&p, "\x80\x02"), pk_global(&p, "torch.storage", "_load_from_bytes"), BL(&p, ".")), 0,
+         CORTEX_ERR_UNSUPPORTED, "_load_from_bytes");
     CASE((BL(&p, "\x80\x02"), pk_global(&p, "os", "system"), BL(&p, ".")), 0, CORTEX_ERR_UNSUPPORTED,
          "'os.system'");
     CASE(BL(&p, "\x80\x02}\xff."), 0, CORTEX_ERR_CORRUPT, "invalid pickle opcode 0xff");

@@ -272,7 +272,7 @@ static cortex_status pop_mark(vm *m, cx_pv ***items, size_t *count)
 {
     if (m->mn == 0) FAIL(CORTEX_ERR_CORRUPT, "pickle MARK missing");
     size_t base = m->marks[--m->mn];
-    *items = m->stack + base;
+    *items = m->stack ? m->stack + base : NULL;
     *count = m->sn - base;
     m->sn = base;
     return CORTEX_OK;
@@ -327,7 +327,11 @@ static cortex_status memo_put(vm *m, uint64_t idx)
     cx_pv *v;
     cortex_status st = top(m, &v);
     if (st) return st;
-    if (idx >= CX_PK_MAX_MEMO) FAIL(CORTEX_ERR_UNSUPPORTED, "pickle memo index %llu too large", (unsigned long long)idx);
+    /* picklers number memo entries 0, 1, 2, ...; far-out indices would only
+     * make the table huge */
+    if (idx >= CX_PK_MAX_MEMO || idx > (uint64_t)m->memo_len * 2 + 4096)
+        FAIL(CORTEX_ERR_UNSUPPORTED, "pickle memo index %llu too large (%zu entries so far)",
+             (unsigned long long)idx, m->memo_len);
     if (idx >= m->memo_cap) {
         size_t nc = m->memo_cap ? m->memo_cap : 64;
         while (nc <= idx) nc *= 2;
@@ -454,7 +458,10 @@ static cortex_status rebuild_tensor(vm *m, const cx_pv *args)
         FAIL(CORTEX_ERR_CORRUPT, "_rebuild_tensor_v2: requires_grad is %s", cx_pv_kind_name(a[4]->kind));
 
     cx_pv *t = new_pv(m, CX_PV_TENSOR);
-    if (!t) return oom(m);
+    cx_ptensor *tv = arena_alloc(m->pk, sizeof *tv);
+    if (!t || !tv) return oom(m);
+    memset(tv, 0, sizeof *tv);
+    t->u.tensor = tv;
     const cx_pv *stor = a[0];
     int nd = (int)sz->u.seq.n;
     uint64_t numel = 1, last = (uint64_t)off;
@@ -464,15 +471,15 @@ static cortex_status rebuild_tensor(vm *m, const cx_pv *args)
             FAIL(CORTEX_ERR_CORRUPT, "tensor size/stride %d is not an integer", i);
         if (s < 0) FAIL(CORTEX_ERR_CORRUPT, "tensor size %d is negative (%lld)", i, (long long)s);
         if (r < 0) FAIL(CORTEX_ERR_CORRUPT, "tensor stride %d is negative (%lld)", i, (long long)r);
-        t->u.tensor.size[i] = s;
-        t->u.tensor.stride[i] = r;
+        tv->size[i] = s;
+        tv->stride[i] = r;
         if (__builtin_mul_overflow(numel, (uint64_t)s, &numel))
             FAIL(CORTEX_ERR_CORRUPT, "tensor element count overflows");
     }
     if (numel > 0) {
         for (int i = 0; i < nd; i++) {
             uint64_t span;
-            if (__builtin_mul_overflow((uint64_t)(t->u.tensor.size[i] - 1), (uint64_t)t->u.tensor.stride[i], &span) ||
+            if (__builtin_mul_overflow((uint64_t)(tv->size[i] - 1), (uint64_t)tv->stride[i], &span) ||
                 __builtin_add_overflow(last, span, &last))
                 FAIL(CORTEX_ERR_CORRUPT, "tensor view extent overflows");
         }
@@ -480,10 +487,10 @@ static cortex_status rebuild_tensor(vm *m, const cx_pv *args)
             FAIL(CORTEX_ERR_CORRUPT, "tensor view reaches element %llu of a storage of %llu elements",
                  (unsigned long long)last, (unsigned long long)stor->u.storage.numel);
     }
-    t->u.tensor.storage = stor;
-    t->u.tensor.offset = (uint64_t)off;
-    t->u.tensor.ndim = nd;
-    t->u.tensor.numel = numel;
+    tv->storage = stor;
+    tv->offset = (uint64_t)off;
+    tv->ndim = nd;
+    tv->numel = numel;
     return push(m, t);
 }
 

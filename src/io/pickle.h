@@ -46,16 +46,19 @@ struct cx_pv {
         struct { cx_pv **v; size_t n, cap; } seq;         /* TUPLE, LIST; DICT: v[2k]=key, v[2k+1]=value, n pairs */
         struct { cx_pglobal id; cx_stype stype; } glob;   /* stype for CX_PG_STORAGE_TYPE */
         struct { cx_stype stype; const char *key; size_t key_len; uint64_t numel; } storage;
-        struct {
-            const cx_pv *storage;     /* a CX_PV_STORAGE */
-            uint64_t offset;          /* in elements */
-            int ndim;
-            int64_t size[CORTEX_MAX_DIMS];
-            int64_t stride[CORTEX_MAX_DIMS];   /* >= 0, in elements */
-            uint64_t numel;
-        } tensor;
+        const struct cx_ptensor *tensor;
     } u;
 };
+
+/* A tensor view, checked against its storage's element count. */
+typedef struct cx_ptensor {
+    const cx_pv *storage;     /* a CX_PV_STORAGE */
+    uint64_t offset;          /* in elements */
+    int ndim;
+    int64_t size[CORTEX_MAX_DIMS];
+    int64_t stride[CORTEX_MAX_DIMS];   /* >= 0, in elements */
+    uint64_t numel;
+} cx_ptensor;
 
 typedef struct cx_pk_chunk cx_pk_chunk;
 typedef struct cx_pickle {
