@@ -450,7 +450,7 @@ START_TEST(int8_model_vs_fp32)
 }
 END_TEST
 
-/* A model whose first conv stays fp32 (--fp32-stem) and one with an int8 stem
+/* A model whose first conv stays fp32 (--fp32-stem) and one with an int8 stem (the default)
  * both load and run; the int8 file refuses to be quantized again. */
 START_TEST(int8_model_variants)
 {
@@ -467,7 +467,7 @@ START_TEST(int8_model_variants)
     float *yf = run_model(mf, cal, xs, NULL);
     for (int stem = 0; stem < 2; stem++) {
         cx_quant_opts qo = cx_quant_opts_default();
-        qo.int8_stem = stem;
+        qo.fp32_stem = !stem;
         qo.method = stem ? CX_CALIB_PERCENTILE : CX_CALIB_MINMAX;
         void *qbuf;
         ck_assert_msg(cx_quantize_memory(buf, size, cal, cs, 4, &qo, &qbuf, &qsize, err, sizeof err) == CORTEX_OK, "%s", err);

@@ -25,7 +25,7 @@ static const char USAGE[] =
     "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n"
     "  --int8: the int8 path (a model is calibrated in process on 4 random inputs of the bench shape,\n"
     "  unless MODEL.ctx is int8 already); --q8 scalar|avx2|avx2exact|avx512|avx512vnni forces the\n"
-    "  int8 kernel table (default: the one matching --isa); --int8-stem quantizes the first conv too.\n";
+    "  int8 kernel table (default: the one matching --isa); --fp32-stem keeps the first conv fp32.\n";
 
 typedef struct bopts {
     const char *pos[4];
@@ -34,7 +34,7 @@ typedef struct bopts {
     int rank;
     long threads, iters, warmup, out, stride, pad, groups, classes;
     int kernel[3], kernel_rank;
-    int json, profile, int8, int8_stem;
+    int json, profile, int8, fp32_stem;
     const char *isa, *q8;
 } bopts;
 
@@ -63,7 +63,7 @@ static int parse(int argc, char **argv, bopts *o)
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--profile")) { o->profile = 1; continue; }
         if (!strcmp(a, "--int8")) { o->int8 = 1; continue; }
-        if (!strcmp(a, "--int8-stem")) { o->int8 = 1; o->int8_stem = 1; continue; }
+        if (!strcmp(a, "--fp32-stem")) { o->int8 = 1; o->fp32_stem = 1; continue; }
         if (a[0] == '-' && a[1] == '-') {
             if (!v) return cli_usage(USAGE, "%s needs a value", a);
             i++;
@@ -246,7 +246,7 @@ static int bench_model(const bopts *o)
         float *cal = cx_alloc(n * sizeof(float));
         cx_quant_opts q = cx_quant_opts_default();
         q.threads = (int)o->threads;
-        q.int8_stem = o->int8_stem;
+        q.fp32_stem = o->fp32_stem;
         if (!cal) st = CORTEX_ERR_NOMEM;
         else {
             fill_input(cal, n, 4242);

@@ -18,7 +18,7 @@ static const char USAGE[] =
     "          (N,3,T,H,W) normalised inputs; IN.ctx: an fp32 model made by cortex-convert.\n"
     "  --calib-method minmax|percentile[:P]|mse (default mse; percentile default P 99.99)\n"
     "  --calib-batch N (images per calibration run, default 4), --threads N (calibration threads),\n"
-    "  --int8-stem (quantize the first conv too; default keeps it fp32, see docs/int8.md).\n";
+    "  --fp32-stem (keep the first conv fp32; by default it is int8 too, see docs/int8.md).\n";
 
 int main(int argc, char **argv)
 {
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(USAGE, stdout); return 0; }
         if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) { o.progress = NULL; continue; }
         if (!strcmp(a, "--int8")) { int8 = 1; continue; }
-        if (!strcmp(a, "--int8-stem")) { o.quant.int8_stem = true; continue; }
+        if (!strcmp(a, "--fp32-stem")) { o.quant.fp32_stem = true; continue; }
         if (!strcmp(a, "--arch") || !strcmp(a, "--alpha") || !strcmp(a, "--labels") || !strcmp(a, "-o") ||
             !strcmp(a, "--output") || !strcmp(a, "--calib") || !strcmp(a, "--calib-method") ||
             !strcmp(a, "--calib-batch") || !strcmp(a, "--threads")) {

@@ -120,9 +120,9 @@ cortex_status cx_qconv_create(cx_qconv *c, const cx_qconv_desc *d, const cx_q8_k
     int8_t *wq = malloc((size_t)cout * per);
     float *wsc = malloc((size_t)cout * sizeof(float)), *sc = malloc((size_t)cout * sizeof(float));
     int32_t *bq = malloc((size_t)cout * sizeof(int32_t));
-    int8_t *wt = dw ? NULL : malloc(nc * per);
+    int8_t *wt = NULL;
     cortex_status st = CORTEX_OK;
-    if (!wq || !wsc || !sc || !bq || (!dw && !wt)) { st = CORTEX_ERR_NOMEM; goto out; }
+    if (!wq || !wsc || !sc || !bq) { st = CORTEX_ERR_NOMEM; goto out; }
     /* the depthwise kernels are exact for all s8 weights */
     prepare_columns(d, dw ? 127 : qk->wmax, wq, wsc, bq, sc, &c->wbits, &c->clamped_bias);
     c->zrow = cx_alloc((size_t)(kc > (size_t)cin ? kc : (size_t)cin));
@@ -137,22 +137,35 @@ cortex_status cx_qconv_create(cx_qconv *c, const cx_qconv_desc *d, const cx_q8_k
         goto out;
     }
     c->algo = CX_CONV_IGEMM;
-    c->im2col = kc <= CX_QIM2COL_MAX_KC && ks > 1;
     const size_t nr = qk->gemm.nr;
-    /* im2col: the (t, k) order of one row is the packed (t, k) order with one tap of ks*kc */
-    const size_t pkc = c->im2col ? per : kc, pks = c->im2col ? 1 : ks;
+    /* the largest divisor of groups whose groups together fit NR columns */
+    int gp = 1;
+    for (int dv = groups; dv > 1; dv--)
+        if (groups % dv == 0 && (size_t)dv * nc <= nr) { gp = dv; break; }
+    c->gpack = gp;
+    c->pg = groups / gp;
+    c->pkc = c->kc * gp;
+    c->pnc = c->nc * gp;
+    const size_t pkc0 = (size_t)c->pkc, pnc = (size_t)c->pnc;
+    c->im2col = pkc0 <= CX_QIM2COL_MAX_KC && ks > 1;
+    /* im2col: the (t, k) order of one row is the packed (t, k) order with one tap of ks*pkc */
+    const size_t pkc = c->im2col ? ks * pkc0 : pkc0, pks = c->im2col ? 1 : ks;
     c->panel_bytes = cx_q8_gemm_panel_bytes(pkc, pks, nr);
-    c->group_stride = CX_ROUND_UP(cx_q8_gemm_packed_size(nc, pkc, pks, nr), 64);
-    c->packed = cx_alloc(c->group_stride * (size_t)groups);
-    if (!c->packed) { st = CORTEX_ERR_NOMEM; goto out; }
-    for (int gi = 0; gi < groups; gi++) {
-        /* PyTorch (n, kc, ks) -> the packer's (n, ks, kc) */
-        const int8_t *src = wq + (size_t)gi * nc * per;
-        for (size_t j = 0; j < nc; j++)
+    c->group_stride = CX_ROUND_UP(cx_q8_gemm_packed_size(pnc, pkc, pks, nr), 64);
+    c->packed = cx_alloc(c->group_stride * (size_t)c->pg);
+    wt = malloc(pnc * ks * pkc0);
+    if (!c->packed || !wt) { st = CORTEX_ERR_NOMEM; goto out; }
+    for (int sg = 0; sg < c->pg; sg++) {
+        /* PyTorch (n, kc, ks) -> the packer's (n, ks, pkc), block diagonal */
+        memset(wt, 0, pnc * ks * pkc0);
+        for (size_t j = 0; j < pnc; j++) {
+            const size_t o = (size_t)sg * pnc + j, lg = j / nc;
+            const int8_t *src = wq + o * per;
             for (size_t k = 0; k < kc; k++)
-                for (size_t t = 0; t < ks; t++) wt[(j * ks + t) * kc + k] = src[(j * kc + k) * ks + t];
-        cx_q8_gemm_pack_weights(nc, pkc, pks, nr, qk->wmax, wt, bq + (size_t)gi * nc, sc + (size_t)gi * nc,
-                                (uint8_t)d->a_zp, c->packed + (size_t)gi * c->group_stride);
+                for (size_t t = 0; t < ks; t++) wt[(j * ks + t) * pkc0 + lg * kc + k] = src[k * ks + t];
+        }
+        cx_q8_gemm_pack_weights(pnc, pkc, pks, nr, qk->wmax, wt, bq + (size_t)sg * pnc, sc + (size_t)sg * pnc,
+                                (uint8_t)d->a_zp, c->packed + (size_t)sg * c->group_stride);
     }
 out:
     free(wq);
@@ -197,7 +210,7 @@ size_t cx_qconv_scratch_bytes(const cx_qconv *c)
 {
     const size_t rows = c->algo == CX_CONV_DW ? 1 : c->qk->gemm.mr;
     size_t b = 2 * rows * (size_t)c->ks * sizeof(uint8_t *);
-    if (c->im2col) b += rows * (size_t)c->ks * (size_t)c->kc + CX_ALIGN;
+    if (c->im2col) b += rows * (size_t)c->ks * (size_t)c->pkc + CX_ALIGN;
     return b;
 }
 
@@ -249,10 +262,10 @@ static void qigemm_task(void *arg, size_t task, int worker)
     const qconv_job *j = arg;
     const cx_qconv *c = j->c;
     const size_t MR = c->qk->gemm.mr, NR = c->qk->gemm.nr;
-    const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, cout = (size_t)c->cout;
+    const size_t ks = (size_t)c->ks, kc = (size_t)c->pkc, cout = (size_t)c->cout;
     const size_t mt = task % j->mtiles, nb = task / j->mtiles;
     const size_t m0 = mt * MR, mr = CX_MIN(MR, j->m - m0);
-    const size_t n0 = nb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)c->nc - n0);
+    const size_t n0 = nb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)c->pnc - n0);
     const uint8_t **base = j->scratch[worker].p, **ind = base + MR * ks;
     uint8_t *rows = c->im2col ? (uint8_t *)CX_ROUND_UP((uintptr_t)(ind + MR * ks), CX_ALIGN) : NULL;
 
@@ -264,8 +277,8 @@ static void qigemm_task(void *arg, size_t task, int worker)
     const size_t wpanel = (n0 / NR) * c->panel_bytes;
     cx_q8_params p = c->qp;
     p.r_stride = cout;
-    for (size_t gi = 0; gi < (size_t)c->groups; gi++) {
-        const size_t choff = gi * kc, col = gi * (size_t)c->nc + n0;
+    for (size_t gi = 0; gi < (size_t)c->pg; gi++) {
+        const size_t choff = gi * kc, col = gi * (size_t)c->pnc + n0;
         const uint8_t *const *a = ind;
         size_t call_kc = kc, call_ks = ks;
         if (c->im2col) {
@@ -278,7 +291,7 @@ static void qigemm_task(void *arg, size_t task, int worker)
                     size_t run = 1;
                     if (src) {
                         /* consecutive taps that are consecutive pixels (groups == 1): one copy */
-                        if (c->groups == 1)
+                        if (c->pg == 1)
                             while (t + run < ks && base[(t + run) * MR + i] == src + run * kc) run++;
                         memcpy(r + t * kc, src + choff, run * kc);
                     } else {
@@ -291,7 +304,7 @@ static void qigemm_task(void *arg, size_t task, int worker)
             }
             call_kc = ks * kc;
             call_ks = 1;
-        } else if (c->groups == 1 && j->pointwise) {
+        } else if (c->pg == 1 && j->pointwise) {
             a = base;
         } else {
             for (size_t q = 0; q < MR * ks; q++) ind[q] = base[q] ? base[q] + choff : c->zrow;
@@ -335,8 +348,8 @@ void cx_qconv_run(const cx_qconv *c, cx_dims in, const uint8_t *x, cx_dims out, 
     j.m = (size_t)out.n * out.d * out.h * out.w;
     j.mtiles = CX_DIV_UP(j.m, MR);
     size_t panels = CX_MAX((size_t)1, CX_QCONV_BLOCK_BYTES / c->panel_bytes);
-    j.nblk = CX_MIN(panels * NR, CX_ROUND_UP((size_t)c->nc, NR));
-    size_t nblocks = CX_DIV_UP((size_t)c->nc, j.nblk);
+    j.nblk = CX_MIN(panels * NR, CX_ROUND_UP((size_t)c->pnc, NR));
+    size_t nblocks = CX_DIV_UP((size_t)c->pnc, j.nblk);
     cx_parallel(pool, qigemm_task, &j, nblocks * j.mtiles);
 }
 

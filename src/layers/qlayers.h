@@ -40,6 +40,11 @@ typedef struct cx_qconv {
     cx_conv_geom g;
     int ks, kc, nc;
     cx_conv_algo algo;
+    /* igemm packing: pg super-groups of gpack consecutive groups each, packed
+     * as one GEMM with block-diagonal weights (pkc = gpack*kc inputs, pnc =
+     * gpack*nc outputs), so that groups narrower than the kernel's NR fill
+     * its columns instead of padding them (ResNeXt: 4..16 channels a group) */
+    int gpack, pg, pkc, pnc;
     bool im2col;
     const cx_q8_kernels *qk;
     uint8_t *packed;          /* igemm: per group cx_q8_gemm_packed_size bytes; dw: cx_q8_dwconv_packed_size */

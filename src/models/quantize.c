@@ -313,7 +313,7 @@ static bool quantized_conv(const cx_graph *g, const cx_node *n, const cx_quant_o
     if (n->op != CX_OP_CONV || n->out == g->output) return false;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].out == n->in && g->nodes[i].op == CX_OP_GAP) return false;
-    if (n->in == g->input && !o->int8_stem) return false;
+    if (n->in == g->input && o->fp32_stem) return false;
     return true;
 }
 

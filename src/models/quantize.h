@@ -22,7 +22,7 @@ typedef struct cx_quant_opts {
     double percentile;        /* PERCENTILE: e.g. 99.99 (0 < p <= 100) */
     int batch;                /* images per calibration run; <= 0: 4 */
     int threads;              /* calibration threads; <= 0: one per CPU */
-    bool int8_stem;           /* quantize the first conv too (default: keep it fp32, docs/int8.md) */
+    bool fp32_stem;           /* keep the first conv fp32 (default: int8 too, measured faster; docs/int8.md) */
     bool no_bias_correction;  /* keep the float bias as is (default: absorb the mean shift of weight rounding) */
     FILE *progress;           /* progress lines (NULL: silent) */
 } cx_quant_opts;
