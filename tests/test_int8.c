@@ -499,6 +499,46 @@ START_TEST(int8_model_variants)
 }
 END_TEST
 
+/* Invalid quantization metadata in an int8 file is a CORRUPT load error that
+ * names the key, never a crash. */
+START_TEST(int8_bad_metadata)
+{
+    cxt_rng_init(cxt_seed() + 2);
+    size_t size;
+    void *buf = synth_ctx("resnet18", 3, &size);
+    int64_t cs[4] = { 2, 3, 32, 32 };
+    float *cal = malloc(2 * 3 * 32 * 32 * sizeof(float));
+    fill_gauss(cal, 2 * 3 * 32 * 32);
+    char err[700];
+    cx_ctx_file *f;
+    ck_assert_int_eq(cx_ctx_open_memory(buf, size, &f, err, sizeof err), CORTEX_OK);
+    const float nan2[2] = { NAN, 0 }, neg[2] = { -1.0f, 3 }, frac[2] = { 0.1f, 2.5f }, one[1] = { 0.1f };
+    const struct { const char *key; const float *v; size_t n; } bad[] = {
+        { "quant.act.layer1.0.conv1", nan2, 2 }, { "quant.act.layer2.0.conv2", neg, 2 },
+        { "quant.input", frac, 2 },              { "quant.act.layer3.1.conv1", one, 1 },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cx_ctx_writer *w = NULL;
+        cx_quant_opts qo = cx_quant_opts_default();
+        qo.threads = 1;
+        ck_assert_int_eq(cx_quantize_ctx(f, cal, cs, 4, "cal", &qo, &w, err, sizeof err), CORTEX_OK);
+        ck_assert_int_eq(cx_ctx_writer_set_f32_array(w, bad[i].key, bad[i].n, bad[i].v), CORTEX_OK);
+        void *qb;
+        size_t qs;
+        ck_assert_int_eq(cx_ctx_writer_to_memory(w, &qb, &qs, err, sizeof err), CORTEX_OK);
+        cx_ctx_writer_free(w);
+        cortex_model *m = NULL;
+        ck_assert_int_eq(cortex_model_load_memory(qb, qs, NULL, &m, err, sizeof err), CORTEX_ERR_CORRUPT);
+        ck_assert_msg(strstr(err, bad[i].key) != NULL, "%s: %s", bad[i].key, err);
+        ck_assert_ptr_null(m);
+        free(qb);
+    }
+    cx_ctx_close(f);
+    free(cal);
+    free(buf);
+}
+END_TEST
+
 /* ---------------------------------------------- converter and tools */
 
 static char g_build[512];
@@ -691,6 +731,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 600);
     tcase_add_test(t, int8_model_vs_fp32);
     tcase_add_test(t, int8_model_variants);
+    tcase_add_test(t, int8_bad_metadata);
     tcase_add_test(t, converter_errors_and_info);
     tcase_add_test(t, int8_goldens);
     suite_add_tcase(s, t);

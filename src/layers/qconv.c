@@ -27,10 +27,12 @@ static int qout_len(int in, int k, int s, int p, int dil)
 
 /* Per output channel: the weights actually packed (requantized to |w| <=
  * wmax when the table needs it), their effective scale, the int32 bias and
- * the requantization scale. w_out (cout * per) may alias nothing. */
+ * the requantization scale. w_out (cout * per) may alias nothing. *bad counts
+ * channels whose bias or scale came out non-finite (hostile parameters). */
 static void prepare_columns(const cx_qconv_desc *d, int32_t wmax, int8_t *w_out, float *wscale_out,
-                            int32_t *bias_out, float *scale_out, int *wbits, size_t *clamped_bias)
+                            int32_t *bias_out, float *scale_out, int *wbits, size_t *clamped_bias, size_t *bad)
 {
+    *bad = 0;
     const size_t per = (size_t)(d->cin / d->groups) * (size_t)(d->g.k[0] * d->g.k[1] * d->g.k[2]);
     *wbits = 8;
     *clamped_bias = 0;
@@ -77,11 +79,13 @@ static void prepare_columns(const cx_qconv_desc *d, int32_t wmax, int8_t *w_out,
             ws = fabs(b) > 0 ? fabs(b) / ((double)d->a_scale * 1048576.0) : 1.0;
         }
         double bq = b / ((double)d->a_scale * ws);
+        if (!isfinite(bq)) { bq = 0; (*bad)++; }
         if (bq > CX_QBIAS_MAX) { bq = CX_QBIAS_MAX; (*clamped_bias)++; }
         if (bq < -CX_QBIAS_MAX) { bq = -CX_QBIAS_MAX; (*clamped_bias)++; }
         bias_out[o] = (int32_t)lrint(bq);
         wscale_out[o] = (float)ws;
         scale_out[o] = (float)((double)d->a_scale * ws / (double)d->y_scale);
+        if (!isfinite(scale_out[o])) { scale_out[o] = 0; (*bad)++; }
     }
 }
 
@@ -114,6 +118,7 @@ cortex_status cx_qconv_create(cx_qconv *c, const cx_qconv_desc *d, const cx_q8_k
     c->qp = (cx_q8_params){ .y_zp = d->y_zp, .ymin = d->relu ? d->y_zp : 0, .ymax = 255, .residual = NULL,
                             .r_stride = 0, .r_zp = d->residual ? d->r_zp : 0,
                             .r_scale = d->residual ? (float)((double)d->r_scale / d->y_scale) : 0.0f };
+    if (!isfinite(c->qp.r_scale)) return CORTEX_ERR_INVALID_ARG;
     const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, nc = (size_t)c->nc;
     const size_t per = kc * ks;
     const bool dw = groups == cin && groups == cout && groups > 1 && qk->dwconv;
@@ -124,7 +129,9 @@ cortex_status cx_qconv_create(cx_qconv *c, const cx_qconv_desc *d, const cx_q8_k
     cortex_status st = CORTEX_OK;
     if (!wq || !wsc || !sc || !bq) { st = CORTEX_ERR_NOMEM; goto out; }
     /* the depthwise kernels are exact for all s8 weights */
-    prepare_columns(d, dw ? 127 : qk->wmax, wq, wsc, bq, sc, &c->wbits, &c->clamped_bias);
+    size_t bad;
+    prepare_columns(d, dw ? 127 : qk->wmax, wq, wsc, bq, sc, &c->wbits, &c->clamped_bias, &bad);
+    if (bad) { st = CORTEX_ERR_INVALID_ARG; goto out; }
     c->zrow = cx_alloc((size_t)(kc > (size_t)cin ? kc : (size_t)cin));
     if (!c->zrow) { st = CORTEX_ERR_NOMEM; goto out; }
     memset(c->zrow, (int)d->a_zp, (size_t)cin);
@@ -188,9 +195,9 @@ void cx_qconv_export(const cx_qconv *c, const cx_qconv_desc *d, int8_t *w_used, 
 {
     float *wsc = malloc((size_t)d->cout * sizeof(float));
     int wb;
-    size_t cb;
+    size_t cb, bad;
     if (!wsc) return;
-    prepare_columns(d, c->algo == CX_CONV_DW ? 127 : c->qk->wmax, w_used, wsc, bias_q, scale, &wb, &cb);
+    prepare_columns(d, c->algo == CX_CONV_DW ? 127 : c->qk->wmax, w_used, wsc, bias_q, scale, &wb, &cb, &bad);
     free(wsc);
 }
 
