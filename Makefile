@@ -67,6 +67,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(call objs,$(B),$(TEST_SUPPORT)) $(B)/libcorte
 test: all $(TESTS) test-simde
 	@CX_TESTS="$(TESTS)" sh tests/run.sh
 	@B=$(B) sh tests/api_example.sh
+	@B=$(B) sh tests/bad_inputs.sh
 
 test-unit: all $(TESTS)
 	@CX_TESTS="$(TESTS)" sh tests/run.sh
