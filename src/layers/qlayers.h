@@ -88,7 +88,7 @@ void cx_qmaxpool_run(const cx_pool_desc *p, cx_dims in, const uint8_t *x, cx_dim
 /* Global average to float: y[n][c] = a_scale * (mean_s x[n][s][c] - a_zp). */
 void cx_qgap_f32_run(cx_dims in, const uint8_t *x, float a_scale, int32_t a_zp, float *y,
                      const cx_q8_kernels *qk, cortex_pool *pool);
-/* y = clamp(rint(x * (1/scale)) + zp, 0, 255) (n elements); rint: half to even. */
+/* y = clamp(rint(x * (1/scale)) + zp, 0, 255) (n elements); rint: half to even; NaN -> 0. */
 void cx_quantize_run(size_t n, const float *x, float scale, int32_t zp, uint8_t *y, cortex_pool *pool);
 /* y = scale * (x - zp) */
 void cx_dequantize_run(size_t n, const uint8_t *x, float scale, int32_t zp, float *y, cortex_pool *pool);
@@ -97,9 +97,8 @@ static inline uint8_t cx_quantize1(float x, float inv_scale, int32_t zp)
 {
     float v = x * inv_scale;
     const float lo = (float)(-zp), hi = (float)(255 - zp);
-    v = v < lo ? lo : v;      /* NaN stays NaN: caught below */
-    v = v > hi ? hi : v;
-    if (v != v) v = 0.0f;
+    v = v > lo ? v : lo;      /* NaN -> lo: code 0 */
+    v = v < hi ? v : hi;
     const float r = (v + CX_Q8_MAGIC) - CX_Q8_MAGIC;
     return (uint8_t)((int32_t)r + zp);
 }
