@@ -209,7 +209,7 @@ static int bench_model(const bopts *o)
     cortex_load_options lo = { o->isa };
     const cx_q8_kernels *q8 = o->q8 ? cx_q8_kernels_by_name(o->q8) : NULL;
     cortex_model *m = NULL;
-    char err[700], e[600];
+    char err[700], e[600] = "";
     cortex_status st;
     const cx_arch *a = cx_arch_find(what);
     void *buf = NULL;
