@@ -46,6 +46,7 @@ typedef struct qcase {
     int wlim;              /* |w| <= wlim */
     bool relu, residual;
     int a_zp, y_zp, r_zp;
+    int dil;               /* 0: 1 */
 } qcase;
 
 static void run_layer(const cx_qconv *c, cx_dims in, const uint8_t *x, cx_dims out, uint8_t *y, const uint8_t *res,
@@ -81,7 +82,10 @@ static void check_qcase(const qcase *q, cortex_pool *pool)
     cx_qconv_desc d = { .cin = q->cin, .cout = q->cout, .groups = q->groups, .w = w, .w_scale = ws, .bias = b,
                         .a_scale = 0.05f, .a_zp = q->a_zp, .y_scale = 0.04f, .y_zp = q->y_zp, .relu = q->relu,
                         .residual = q->residual, .r_scale = 0.07f, .r_zp = q->r_zp };
-    for (int i = 0; i < 3; i++) { d.g.k[i] = q->k[i]; d.g.s[i] = q->s[i]; d.g.p[i] = q->p[i]; d.g.dil[i] = 1; }
+    for (int i = 0; i < 3; i++) {
+        d.g.k[i] = q->k[i]; d.g.s[i] = q->s[i]; d.g.p[i] = q->p[i];
+        d.g.dil[i] = q->dil && q->k[i] > 1 ? q->dil : 1;
+    }
     cx_dims in = { q->n, q->d, q->h, q->w, q->cin }, out;
     size_t xn = cx_dims_numel(in);
     uint8_t *x = malloc(xn);
@@ -132,19 +136,21 @@ START_TEST(qconv_matches_reference)
 {
     cxt_rng_init(cxt_seed());
     static const qcase cases[] = {
-        /* what                 n d  h  w cin cout g   k        s        p      wlim relu  res   azp yzp rzp */
-        { "1x1 pointwise",      1, 1, 9, 7, 24, 40, 1, {1,1,1}, {1,1,1}, {0,0,0}, 64, true, false, 0, 0, 0 },
-        { "1x1 odd M, zp",      2, 1, 5, 3, 13, 37, 1, {1,1,1}, {1,1,1}, {0,0,0}, 64, false, false, 17, 128, 0 },
-        { "1x1 stride 2",       1, 1, 9, 8, 32, 16, 1, {1,1,1}, {1,2,2}, {0,0,0}, 64, true, false, 3, 0, 0 },
-        { "3x3 pad, residual",  1, 1, 8, 9, 16, 33, 1, {1,3,3}, {1,1,1}, {0,1,1}, 64, true, true, 5, 0, 77 },
-        { "3x3 s2 no relu",     2, 1, 11, 6, 20, 24, 1, {1,3,3}, {1,2,2}, {0,1,1}, 64, false, true, 200, 90, 255 },
-        { "7x7 s2 stem im2col", 1, 1, 23, 19, 3, 64, 1, {1,7,7}, {1,2,2}, {0,3,3}, 64, true, false, 128, 0, 0 },
-        { "grouped kc4 im2col", 1, 1, 7, 9, 32, 32, 8, {1,3,3}, {1,1,1}, {0,1,1}, 64, true, false, 9, 0, 0 },
-        { "grouped kc12",       1, 1, 6, 5, 48, 24, 4, {1,3,3}, {1,2,2}, {0,1,1}, 64, true, true, 0, 0, 3 },
-        { "depthwise 3x3",      2, 1, 7, 6, 40, 40, 40, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, true, 11, 0, 5 },
-        { "3-D 3x3x3",          1, 4, 5, 6, 8, 12, 1, {3,3,3}, {1,1,1}, {1,1,1}, 64, true, false, 2, 0, 0 },
-        { "full-range weights", 1, 1, 6, 7, 40, 48, 1, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, false, 4, 0, 0 },
-        { "pointwise full w",   1, 1, 5, 5, 64, 64, 1, {1,1,1}, {1,1,1}, {0,0,0}, 127, false, true, 0, 60, 200 },
+        /* what                 n d  h  w cin cout g   k        s        p      wlim relu  res   azp yzp rzp dil */
+        { "1x1 pointwise",      1, 1, 9, 7, 24, 40, 1, {1,1,1}, {1,1,1}, {0,0,0}, 64, true, false, 0, 0, 0, 0 },
+        { "1x1 odd M, zp",      2, 1, 5, 3, 13, 37, 1, {1,1,1}, {1,1,1}, {0,0,0}, 64, false, false, 17, 128, 0, 0 },
+        { "1x1 stride 2",       1, 1, 9, 8, 32, 16, 1, {1,1,1}, {1,2,2}, {0,0,0}, 64, true, false, 3, 0, 0, 0 },
+        { "3x3 pad, residual",  1, 1, 8, 9, 16, 33, 1, {1,3,3}, {1,1,1}, {0,1,1}, 64, true, true, 5, 0, 77, 0 },
+        { "3x3 s2 no relu",     2, 1, 11, 6, 20, 24, 1, {1,3,3}, {1,2,2}, {0,1,1}, 64, false, true, 200, 90, 255, 0 },
+        { "7x7 s2 stem im2col", 1, 1, 23, 19, 3, 64, 1, {1,7,7}, {1,2,2}, {0,3,3}, 64, true, false, 128, 0, 0, 0 },
+        { "grouped kc4 im2col", 1, 1, 7, 9, 32, 32, 8, {1,3,3}, {1,1,1}, {0,1,1}, 64, true, false, 9, 0, 0, 0 },
+        { "grouped kc12",       1, 1, 6, 5, 48, 24, 4, {1,3,3}, {1,2,2}, {0,1,1}, 64, true, true, 0, 0, 3, 0 },
+        { "depthwise 3x3",      2, 1, 7, 6, 40, 40, 40, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, true, 11, 0, 5, 0 },
+        { "3-D 3x3x3",          1, 4, 5, 6, 8, 12, 1, {3,3,3}, {1,1,1}, {1,1,1}, 64, true, false, 2, 0, 0, 0 },
+        { "full-range weights", 1, 1, 6, 7, 40, 48, 1, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, false, 4, 0, 0, 0 },
+        { "pointwise full w",   1, 1, 5, 5, 64, 64, 1, {1,1,1}, {1,1,1}, {0,0,0}, 127, false, true, 0, 60, 200, 0 },
+        { "dilated im2col",     1, 1, 11, 10, 4, 24, 1, {1,3,3}, {1,1,1}, {0,2,2}, 64, true, false, 7, 0, 0, 2 },
+        { "dilated 3x3 kc16",   1, 1, 9, 9, 16, 16, 1, {1,3,3}, {1,2,2}, {0,1,1}, 64, true, false, 7, 0, 0, 2 },
     };
     cortex_pool *pool;
     ck_assert_int_eq(cortex_pool_create(2, &pool), CORTEX_OK);

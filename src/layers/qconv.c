@@ -264,6 +264,47 @@ static void qrow_taps(const qconv_job *j, size_t m, const uint8_t **base, size_t
     }
 }
 
+/* The im2col row of output pixel m when the conv's input channels are one
+ * packed group (pg == 1): per (kd, kh) input row, the kw taps are one
+ * contiguous span of the input row (dilation 1), clipped at the borders and
+ * padded with a_zp. r gets ks*cin bytes in (t, k) order. */
+static void im2col_row(const qconv_job *j, size_t m, uint8_t *r)
+{
+    const cx_qconv *c = j->c;
+    const cx_dims o = j->out, in = j->in;
+    const size_t C = (size_t)in.c, KW = (size_t)c->g.k[2];
+    const uint8_t zp = (uint8_t)c->a_zp;
+    size_t ow = m % (size_t)o.w, q = m / (size_t)o.w;
+    size_t oh = q % (size_t)o.h;
+    q /= (size_t)o.h;
+    size_t od = q % (size_t)o.d, n = q / (size_t)o.d;
+    const long d0 = (long)od * c->g.s[0] - c->g.p[0], h0 = (long)oh * c->g.s[1] - c->g.p[1],
+               w0 = (long)ow * c->g.s[2] - c->g.p[2];
+    const uint8_t *img = j->x + (size_t)n * in.d * in.h * in.w * C;
+    for (int kd = 0; kd < c->g.k[0]; kd++) {
+        const long id = d0 + (long)kd * c->g.dil[0];
+        for (int kh = 0; kh < c->g.k[1]; kh++, r += KW * C) {
+            const long ih = h0 + (long)kh * c->g.dil[1];
+            if (id < 0 || id >= in.d || ih < 0 || ih >= in.h) { memset(r, zp, KW * C); continue; }
+            const uint8_t *row = img + (((size_t)id * in.h + (size_t)ih) * in.w) * C;
+            if (c->g.dil[2] == 1) {
+                long a = w0 < 0 ? -w0 : 0, b = (long)in.w - w0;   /* valid kw in [a, b) */
+                b = b > (long)KW ? (long)KW : b;
+                if (a >= b) { memset(r, zp, KW * C); continue; }
+                if (a > 0) memset(r, zp, (size_t)a * C);
+                memcpy(r + (size_t)a * C, row + (size_t)(w0 + a) * C, (size_t)(b - a) * C);
+                if ((size_t)b < KW) memset(r + (size_t)b * C, zp, (KW - (size_t)b) * C);
+            } else {
+                for (size_t kw = 0; kw < KW; kw++) {
+                    const long iw = w0 + (long)kw * c->g.dil[2];
+                    if (iw < 0 || iw >= in.w) memset(r + kw * C, zp, C);
+                    else memcpy(r + kw * C, row + (size_t)iw * C, C);
+                }
+            }
+        }
+    }
+}
+
 static void qigemm_task(void *arg, size_t task, int worker)
 {
     const qconv_job *j = arg;
@@ -276,6 +317,21 @@ static void qigemm_task(void *arg, size_t task, int worker)
     const uint8_t **base = j->scratch[worker].p, **ind = base + MR * ks;
     uint8_t *rows = c->im2col ? (uint8_t *)CX_ROUND_UP((uintptr_t)(ind + MR * ks), CX_ALIGN) : NULL;
 
+    if (c->im2col && c->pg == 1) {
+        /* one group: gather the rows straight from the input, one kernel call */
+        for (size_t i = 0; i < mr; i++) {
+            uint8_t *r = rows + i * ks * kc;
+            im2col_row(j, m0 + i, r);
+            ind[i] = r;
+        }
+        for (size_t i = mr; i < MR; i++) ind[i] = ind[mr - 1];
+        cx_q8_params p = c->qp;
+        p.r_stride = cout;
+        p.residual = j->res ? j->res + m0 * cout + n0 : NULL;
+        c->qk->gemm.igemm(mr, ncols, ks * kc, 1, ind, c->packed + (n0 / NR) * c->panel_bytes, j->y + m0 * cout + n0,
+                          cout, &p);
+        return;
+    }
     if (j->pointwise) {
         for (size_t i = 0; i < MR; i++) base[i] = j->x + (m0 + CX_MIN(i, mr - 1)) * (size_t)c->cin;
     } else {
