@@ -225,10 +225,17 @@ static void igemm_task(void *arg, size_t task, int worker)
         size_t call_kc = kc, call_ks = ks;
         if (im2col) {
             for (size_t i = 0; i < MR; i++) {
+                if (i >= mr) { ind[i] = ind[mr - 1]; continue; } /* padding rows: same data */
                 float *r = rows + i * ks * kc;
-                for (size_t t = 0; t < ks; t++) {
+                for (size_t t = 0; t < ks;) {
                     const float *p = base[t * MR + i];
-                    for (size_t k = 0; k < kc; k++) r[t * kc + k] = p ? p[choff + k] : 0.0f;
+                    if (!p) { memset(r + t * kc, 0, kc * sizeof(float)); t++; continue; }
+                    /* taps adjacent in memory (along w, one group) copy as one run */
+                    size_t run = 1;
+                    if (c->groups == 1)
+                        while (t + run < ks && base[(t + run) * MR + i] == p + run * kc) run++;
+                    memcpy(r + t * kc, p + choff, run * kc * sizeof(float));
+                    t += run;
                 }
                 ind[i] = r;
             }
