@@ -5,12 +5,17 @@
 void cx_f32_igemm_ukernel_6x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
                                      const float *const *a, const float *w,
                                      float *c, size_t c_stride, const cx_f32_params *p);
+/* Narrow GEMM for convs with <= 8 output channels per group (one ymm per row). */
+void cx_f32_igemm_ukernel_10x8__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
+                                     const float *const *a, const float *w,
+                                     float *c, size_t c_stride, const cx_f32_params *p);
 void cx_f32_dwconv_ukernel__avx2(size_t channels, size_t ks, const float *const *in,
                                  const float *w, float *out, const cx_f32_params *p);
 
 const cx_kernels cx_kernels_avx2 = {
     .name = "avx2",
     .f32_gemm = { cx_f32_igemm_ukernel_6x16__avx2, 6, 16 },
+    .f32_gemm_narrow = { cx_f32_igemm_ukernel_10x8__avx2, 10, 8 },
     .f32_dwconv = cx_f32_dwconv_ukernel__avx2,
     .f32_peak = cx_f32_peak__avx2,
     .q8_peak = cx_q8_peak__avx2,
