@@ -1,11 +1,12 @@
 /* gconv kernels per table and the choice between them and the igemm path.
  *
- * cx_f32_gconv_find offers a gconv kernel where it measured faster than the
- * igemm path (one narrow-kernel call per group, no im2col) on ResNeXt's 3x3
- * convs with 32 groups (Zen 5, one thread):
+ * cx_f32_gconv_find offers a gconv kernel where it measured at least as fast
+ * as the igemm path (one narrow-kernel call per group, no im2col) on
+ * ResNeXt's 3x3 convs with 32 groups (Zen 5, one thread):
  *  avx512: 4/4 channels per group in/out: G4 kernel, ~5x; 8/8: K8 kernel,
  *          ~2.7x; any other kc with nc <= 16: the 12x16 tile over all
- *          groups, ~1.2x (the driver's per-group pointer rebuild saved).
+ *          groups (16/16: same speed as the narrow igemm; it only saves the
+ *          driver's per-group pointer rebuild, which matters at small kc).
  *  avx2:   4/4: G4 kernel, ~3x; any kc with nc <= 8: the 10x8 tile over all
  *          groups, ~1.1x. (16 per group: the main 6x16 GEMM fits exactly.)
  *  scalar: none (its kernel is the reference for tests and documentation). */
