@@ -97,6 +97,15 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
 
     c->algo = CX_CONV_IGEMM;
     c->gemm = pick_gemm(kt, nc);
+    c->gconv = groups > 1 ? cx_f32_gconv_find(kt, kc, nc) : NULL;
+    if (c->gconv) {
+        /* all groups per kernel call; padding taps point at a zero pixel of cin floats */
+        c->packed = cx_alloc(cx_f32_gconv_packed_size(c->gconv, (size_t)groups, kc, nc, ks) * sizeof(float));
+        c->zero = cx_calloc((size_t)cin * sizeof(float));
+        if (!c->packed || !c->zero) { cx_conv_destroy(c); return CORTEX_ERR_NOMEM; }
+        cx_f32_gconv_pack(c->gconv, (size_t)groups, kc, nc, ks, w, bias, c->packed);
+        return CORTEX_OK;
+    }
     const size_t nr = c->gemm->nr;
     c->group_stride = cx_f32_gemm_packed_size(nc, kc, ks, nr);
     c->packed = cx_alloc(c->group_stride * (size_t)groups * sizeof(float));
@@ -143,12 +152,18 @@ cortex_status cx_conv_out_dims(const cx_conv *c, cx_dims in, cx_dims *out)
  * layout (t, k) is the same, so no repacking is needed. */
 #define CX_IM2COL_MAX_KC 8
 
-static bool use_im2col(const cx_conv *c) { return c->algo == CX_CONV_IGEMM && c->kc <= CX_IM2COL_MAX_KC && c->ks > 1; }
+/* Only for ungrouped convs (the stem): for a grouped conv the gather runs
+ * once per group and row tile and made 4 and 8 channels per group 2-2.4x
+ * slower than per-tap kernel calls. */
+static bool use_im2col(const cx_conv *c)
+{
+    return c->algo == CX_CONV_IGEMM && !c->gconv && c->kc <= CX_IM2COL_MAX_KC && c->ks > 1 && c->groups == 1;
+}
 
 size_t cx_conv_scratch_bytes(const cx_conv *c)
 {
     if (c->algo == CX_CONV_WINO) return cx_wino_scratch_bytes(c->wino);
-    size_t rows = c->algo == CX_CONV_DW ? 1 : c->gemm->mr;
+    size_t rows = c->algo == CX_CONV_DW ? 1 : c->gconv ? c->gconv->mr : c->gemm->mr;
     /* igemm: tap pointers without channel offset, then the kernel's pointers */
     size_t b = 2 * rows * (size_t)c->ks * sizeof(float *);
     if (use_im2col(c)) b += rows * (size_t)c->ks * (size_t)c->kc * sizeof(float) + CX_ALIGN;
@@ -252,6 +267,30 @@ static void igemm_task(void *arg, size_t task, int worker)
     }
 }
 
+/* One task: one MR-row tile x one range of groups, one kernel call. */
+static void gconv_task(void *arg, size_t task, int worker)
+{
+    const conv_job *j = arg;
+    const cx_conv *c = j->c;
+    const cx_f32_gconv_desc *gd = c->gconv;
+    const size_t MR = gd->mr, ks = (size_t)c->ks, kc = (size_t)c->kc, nc = (size_t)c->nc, cout = (size_t)c->cout;
+    const size_t mt = task % j->mtiles, gb = task / j->mtiles;
+    const size_t m0 = mt * MR, mr = CX_MIN(MR, j->m - m0);
+    const size_t g0 = gb * j->nblk, gn = CX_MIN(j->nblk, (size_t)c->groups - g0);
+    const float **base = j->scratch[worker].p;
+    if (j->pointwise) {
+        for (size_t i = 0; i < MR; i++) base[i] = j->x + (m0 + CX_MIN(i, mr - 1)) * (size_t)c->cin;
+    } else {
+        for (size_t i = 0; i < MR; i++) row_taps(j, m0 + CX_MIN(i, mr - 1), base + i, MR);
+        for (size_t q = 0; q < MR * ks; q++)
+            if (!base[q]) base[q] = c->zero;
+    }
+    const size_t col = g0 * nc;
+    cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout };
+    const float *w = c->packed + g0 / gd->gb * cx_f32_gconv_block_floats(gd, kc, nc, ks);
+    gd->gconv(gn, mr, kc, nc, ks, base, g0 * kc, w, j->y + m0 * cout + col, cout, &p);
+}
+
 static void dw_task(void *arg, size_t row, int worker)
 {
     const conv_job *j = arg;
@@ -279,10 +318,24 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
         cx_parallel(pool, dw_task, &j, (size_t)out.n * out.d * out.h);
         return;
     }
-    const size_t MR = c->gemm->mr, NR = c->gemm->nr;
     const cx_conv_geom *g = &c->g;
     j.pointwise = c->ks == 1 && g->s[0] == 1 && g->s[1] == 1 && g->s[2] == 1 &&
                   g->p[0] == 0 && g->p[1] == 0 && g->p[2] == 0;
+    if (c->gconv) {
+        /* row tiles x group ranges: the groups are split (in whole packed
+         * blocks) only when too few row tiles would leave workers idle */
+        const size_t MR = c->gconv->mr, gbk = c->gconv->gb, groups = (size_t)c->groups;
+        j.m = (size_t)out.n * out.d * out.h * out.w;
+        j.mtiles = CX_DIV_UP(j.m, MR);
+        const size_t want = 4 * (size_t)cortex_pool_threads(pool);
+        size_t parts = 1;
+        while (j.mtiles * parts < want && CX_DIV_UP(groups, parts * 2) >= gbk) parts *= 2;
+        j.nblk = CX_ROUND_UP(CX_DIV_UP(groups, parts), gbk);
+        j.nblocks = CX_DIV_UP(groups, j.nblk);
+        cx_parallel(pool, gconv_task, &j, j.nblocks * j.mtiles);
+        return;
+    }
+    const size_t MR = c->gemm->mr, NR = c->gemm->nr;
     j.m = (size_t)out.n * out.d * out.h * out.w;
     j.mtiles = CX_DIV_UP(j.m, MR);
     size_t panel_bytes = NR * (1 + (size_t)c->ks * c->kc) * sizeof(float);

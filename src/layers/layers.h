@@ -7,6 +7,7 @@
 #ifndef CX_LAYERS_H
 #define CX_LAYERS_H
 #include <stdbool.h>
+#include "kernels/gconv.h"
 #include "kernels/kernels.h"
 #include "runtime/common.h"
 
@@ -32,6 +33,7 @@ typedef struct cx_conv {
     cx_conv_algo algo;
     const cx_kernels *kt;
     const cx_f32_gemm_desc *gemm; /* igemm: the table's main or narrow kernel */
+    const cx_f32_gconv_desc *gconv; /* grouped igemm, all groups per call (NULL: one call per group) */
     float *packed;        /* igemm: per group cx_f32_gemm_packed_size floats; dw: bias + ks*C */
     size_t group_stride;  /* floats between groups in packed */
     float *zero;          /* kc (igemm) or C (dw) zeros: the padding row */
