@@ -39,6 +39,8 @@ double cx_f32_peak__avx512(double seconds)
 
 double cx_q8_peak__avx512(double seconds)
 {
+    /* vpdpbusd accumulates into its chain; the maddubs chains multiply their
+     * own accumulator's bytes, so nothing can be hoisted out of the loop */
     const __m512i a = _mm512_set1_epi8(3), w = _mm512_set1_epi8(-2), one = _mm512_set1_epi16(1);
 #define QDECL(i) __m512i q##i = _mm512_set1_epi32(i);
     ACC12(QDECL)
@@ -59,7 +61,7 @@ double cx_q8_peak__avx512(double seconds)
 #endif
         } else {
             for (int r = 0; r < 2048; r++) {
-#define MADD(i) q##i = _mm512_add_epi32(q##i, cx512_madd_epi16(_mm512_maddubs_epi16(a, w), one));
+#define MADD(i) q##i = _mm512_add_epi32(q##i, cx512_madd_epi16(_mm512_maddubs_epi16(q##i, w), one));
                 ACC12(MADD)
             }
         }
