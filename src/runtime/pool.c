@@ -42,12 +42,22 @@ struct cortex_pool {
 
 typedef struct { cortex_pool *p; int id; } worker_arg;
 
+/* Guided self-scheduling: each grab takes a share of what is left (at least
+ * one index), so a job costs O(threads * log n) atomic operations instead of
+ * one per index, and each thread walks contiguous indices (neighbouring row
+ * tiles share cache lines), while the small grabs at the end still balance. */
 static void drain(cortex_pool *p, int id)
 {
+    const size_t n = p->n, div = 4 * (size_t)p->nthreads;
     for (;;) {
-        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-        if (i >= p->n) break;
-        p->fn(p->arg, i, id);
+        size_t seen = __atomic_load_n(&p->next, __ATOMIC_RELAXED);
+        if (seen >= n) break;
+        size_t chunk = (n - seen) / div;
+        if (chunk < 1) chunk = 1;
+        size_t i = __atomic_fetch_add(&p->next, chunk, __ATOMIC_RELAXED);
+        if (i >= n) break;
+        size_t e = i + chunk < n ? i + chunk : n;
+        for (; i < e; i++) p->fn(p->arg, i, id);
     }
 }
 
