@@ -31,6 +31,9 @@ LIB_OBJ := $(call objs,$(B),$(LIB_SRC))
 TOOLS   := $(B)/cortex $(B)/cortex-convert $(B)/cortex-bench $(B)/npy-diff
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRC))
 
+# test objects are intermediates of the test programs: keep them between runs
+.SECONDARY:
+
 .PHONY: all test test-unit test-simde asan fuzz parity demo clean bench-compare
 all: $(B)/libcortex.a $(TOOLS)
 
