@@ -76,5 +76,8 @@ void cx_gap_run(cx_dims in, const float *x, float *y, cortex_pool *pool);
 void cx_add_run(size_t n, const float *a, const float *b, float *y, bool relu, cortex_pool *pool);
 
 /* Layout conversion at the model boundary: NC(D)HW (PyTorch) -> NDHWC. */
+/* y = a + crop(nearest 2x (h, w) upsample of b) (NDHWC), optional ReLU; a and
+ * y have dims `out`, b has dims `low` (2*low.h >= out.h, 2*low.w >= out.w). */
+void cx_up2add_run(cx_dims out, const float *a, cx_dims low, const float *b, float *y, bool relu, cortex_pool *pool);
 void cx_nchw_to_ndhwc(cx_dims d, const float *x, float *y);
 #endif

@@ -134,6 +134,33 @@ void cx_add_run(size_t n, const float *a, const float *b, float *y, bool relu, c
     cx_parallel(pool, add_task, &j, CX_DIV_UP(n, ADD_CHUNK));
 }
 
+typedef struct up2_job { cx_dims out, low; const float *a, *b; float *y; bool relu; } up2_job;
+
+/* one output row (n, d, h) */
+static void up2_task(void *arg, size_t i, int worker)
+{
+    (void)worker;
+    const up2_job *j = arg;
+    const size_t C = (size_t)j->out.c;
+    const size_t h = i % (size_t)j->out.h, nd = i / (size_t)j->out.h;
+    const float *ap = j->a + i * (size_t)j->out.w * C;
+    float *yp = j->y + i * (size_t)j->out.w * C;
+    const float *bp = j->b + (nd * (size_t)j->low.h + h / 2) * (size_t)j->low.w * C;
+    for (size_t w = 0; w < (size_t)j->out.w; w++) {
+        const float *br = bp + (w / 2) * C;
+        for (size_t c = 0; c < C; c++) {
+            float v = ap[w * C + c] + br[c];
+            yp[w * C + c] = (j->relu && v < 0.0f) ? 0.0f : v;
+        }
+    }
+}
+
+void cx_up2add_run(cx_dims out, const float *a, cx_dims low, const float *b, float *y, bool relu, cortex_pool *pool)
+{
+    up2_job j = { out, low, a, b, y, relu };
+    cx_parallel(pool, up2_task, &j, (size_t)out.n * out.d * out.h);
+}
+
 void cx_nchw_to_ndhwc(cx_dims d, const float *x, float *y)
 {
     const size_t S = (size_t)d.d * d.h * d.w, C = (size_t)d.c;

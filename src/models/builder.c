@@ -12,6 +12,8 @@ void cx_builder_init(cx_builder *b, cx_build_mode mode, cx_graph *g)
     b->g = g;
     b->bn_eps = 1e-5;
     b->wbits = 8;
+    b->alpha = -1;
+    b->alpha_meta = -1;
 }
 
 void cx_builder_free(cx_builder *b)
@@ -328,8 +330,23 @@ static int emit_qconv(cx_builder *b, int x, const char *name, int cin, int cout,
     return y;
 }
 
+static int conv_impl(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
+                     const int stride[3], const int pad[3], int residual, bool relu, bool bn_shift);
+
 int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
               const int stride[3], const int pad[3], int residual, bool relu)
+{
+    return conv_impl(b, x, conv, bn, k, stride, pad, residual, relu, true);
+}
+
+int cx_b_conv_part(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
+                   const int stride[3], const int pad[3], int residual, bool relu, bool bn_shift)
+{
+    return conv_impl(b, x, conv, bn, k, stride, pad, residual, relu, bn_shift);
+}
+
+static int conv_impl(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
+                     const int stride[3], const int pad[3], int residual, bool relu, bool bn_shift)
 {
     if (!cx_b_ok(b)) return -1;
     int cin = in_channels(b, x);
@@ -400,7 +417,7 @@ int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int 
             double sc = (double)g.data[o] / sqrt((double)var.data[o] + b->bn_eps);
             for (size_t i = 0; i < per_o; i++) fw[o * per_o + i] = (float)(w.data[o * per_o + i] * sc);
             double cbias = has_cb ? cb.data[o] : 0.0;
-            fb[o] = (float)((cbias - mu.data[o]) * sc + be.data[o]);
+            fb[o] = bn_shift ? (float)((cbias - mu.data[o]) * sc + be.data[o]) : (float)(cbias * sc);
         }
     } else {
         memcpy(fw, w.data, w.numel * sizeof(float));
@@ -460,6 +477,51 @@ int cx_b_maxpool(cx_builder *b, int x, const char *name, const int k[3], const i
                  const int p[3], bool ceil_mode)
 {
     return add_pool(b, CX_OP_MAXPOOL, x, name, k, s, p, ceil_mode, false);
+}
+
+int cx_b_avgpool(cx_builder *b, int x, const char *name, const int k[3], const int s[3],
+                 const int p[3], bool ceil_mode, bool count_include_pad)
+{
+    return add_pool(b, CX_OP_AVGPOOL, x, name, k, s, p, ceil_mode, count_include_pad);
+}
+
+int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu)
+{
+    if (!cx_b_ok(b)) return -1;
+    int c = in_channels(b, x), c2 = in_channels(b, low);
+    if (c < 0 || c2 < 0) return -1;
+    if (c != c2) return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': adding %d and %d channels", name, c, c2);
+    if (b->mode == CX_BUILD_LOAD && b->int8)
+        return cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "'%s': upsampling add has no int8 form", name);
+    int z = cx_graph_add_value(b->g, c);
+    if (z < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    if (b->mode == CX_BUILD_CONVERT) return z;
+    cx_node *n = cx_graph_add_node(b->g, CX_OP_UP2ADD, name);
+    if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+    n->in = x;
+    n->in2 = low;
+    n->out = z;
+    n->relu = relu;
+    return z;
+}
+
+int cx_b_dim(const cx_builder *b, const char *name, int axis)
+{
+    int ndim;
+    const int64_t *shape;
+    if (b->mode == CX_BUILD_CONVERT) {
+        const cx_ftensor *f = cx_tdict_find(b->sd, name);
+        if (!f) return -1;
+        ndim = f->ndim;
+        shape = f->shape;
+    } else {
+        const cx_ctx_tensor *f = cx_ctx_find(b->ctx, name);
+        if (!f) return -1;
+        ndim = f->ndim;
+        shape = f->shape;
+    }
+    if (axis < 0 || axis >= ndim || shape[axis] < 0 || shape[axis] > (1 << 30)) return -1;
+    return (int)shape[axis];
 }
 
 int cx_b_gap(cx_builder *b, int x, const char *name)

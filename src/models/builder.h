@@ -52,6 +52,9 @@ typedef struct cx_builder {
     float *act_scale;
     int32_t *act_zp;
     int cap_meta;
+    /* octave nets: alpha requested by the caller (< 0: arch default); the
+     * arch sets alpha_meta (>= 0) to have CONVERT store metadata 'alpha' */
+    double alpha, alpha_meta;
 } cx_builder;
 
 void cx_builder_init(cx_builder *b, cx_build_mode mode, cx_graph *g);
@@ -68,6 +71,19 @@ int cx_b_input(cx_builder *b, int channels);
  * the weight's shape. For a 2-D net k[0] = 1 and the weight is 4-D. */
 int cx_b_conv(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
               const int stride[3], const int pad[3], int residual, bool relu);
+/* cx_b_conv where a BN is applied to a sum of convs (octave convs): the BN's
+ * scale is folded into this conv's weights, its shift into the bias only if
+ * bn_shift (exactly one conv of the sum takes it). In LOAD mode the same as
+ * cx_b_conv (the folded bias is stored). */
+int cx_b_conv_part(cx_builder *b, int x, const char *conv, const char *bn, const int k[3],
+                   const int stride[3], const int pad[3], int residual, bool relu, bool bn_shift);
+int cx_b_avgpool(cx_builder *b, int x, const char *name, const int k[3], const int s[3],
+                 const int p[3], bool ceil_mode, bool count_include_pad);
+/* x + crop(upsample2_nearest(low)) (UP2ADD, fp32 only), optional ReLU; the
+ * result has x's size. */
+int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu);
+/* Size of axis `axis` of source tensor `name`, or -1 if absent (not marked used). */
+int cx_b_dim(const cx_builder *b, const char *name, int axis);
 int cx_b_maxpool(cx_builder *b, int x, const char *name, const int k[3], const int s[3],
                  const int p[3], bool ceil_mode);
 int cx_b_gap(cx_builder *b, int x, const char *name);

@@ -72,6 +72,7 @@ static cortex_status convert_dict(const cx_tdict *sd, const char *name, const cx
     b.w = w;
     b.progress = on_conv;
     b.progress_ctx = &p;
+    b.alpha = o->alpha;
     if (!w) { st = CORTEX_ERR_NOMEM; goto out; }
     int y = a->build(&b, a);
     st = cx_b_finish(&b, y);
@@ -86,6 +87,7 @@ static cortex_status convert_dict(const cx_tdict *sd, const char *name, const cx
         (st = cx_ctx_writer_set_i64(w, "bn_folded", 1)) ||
         (st = cx_ctx_writer_set_str(w, "producer", "cortex-convert 0.1")))
         goto out;
+    if (b.alpha_meta >= 0 && (st = cx_ctx_writer_set_f64(w, "alpha", b.alpha_meta))) goto out;
     if (o->labels_path && (st = read_labels(o->labels_path, classes, w, err, errlen)) != CORTEX_OK) goto out;
     *wout = w;
     w = NULL;
@@ -176,6 +178,8 @@ static cortex_status convert_int8(const char *src, const cx_convert_opts *o, cx_
                                   char *err, size_t errlen)
 {
     *wout = NULL;
+    if (o->arch && strcmp(o->arch, "octresnet50") == 0)
+        return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "int8 conversion of %s is not supported (fp32 only)", o->arch);
     if (!o->calib_path) return cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "int8 conversion needs calibration data (--calib)");
     char e[600];
     cx_npy cal = { 0 };
@@ -201,6 +205,8 @@ static cortex_status convert_int8(const char *src, const cx_convert_opts *o, cx_
         else if (o->arch && cx_ctx_get_str(f, "arch") && strcmp(o->arch, cx_ctx_get_str(f, "arch")) != 0)
             st = cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "%s: the model is a %s, not --arch %s", src,
                          cx_ctx_get_str(f, "arch"), o->arch);
+        else if (cx_ctx_get_str(f, "arch") && strcmp(cx_ctx_get_str(f, "arch"), "octresnet50") == 0)
+            st = cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "%s: int8 conversion of octresnet50 is not supported (fp32 only)", src);
     } else {
         st = cx_convert_pth_to_memory(src, o, &buf, &size, err, errlen);
         if (st == CORTEX_OK) {

@@ -21,6 +21,7 @@ const char *cx_arch_names(void);
 int cx_build_resnet(cx_builder *b, const cx_arch *a);
 int cx_build_videoresnet(cx_builder *b, const cx_arch *a);
 int cx_build_csn(cx_builder *b, const cx_arch *a);
+int cx_build_octresnet(cx_builder *b, const cx_arch *a);
 
 /* Synthetic state_dict of an arch at its nominal widths: random weights (He
  * scaled, seeded) and random BN statistics. For cortex-bench and tests. */

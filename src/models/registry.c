@@ -34,6 +34,8 @@ static const cx_arch ARCHS[] = {
     { "ip_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
     { "ip_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
     { "resnext3d_101", 3, { 3, 4, 23, 3 }, true, 1e-5, 32, 4, cx_build_csn, NULL },
+    /* octave convs (alpha: --alpha, default 0.25, stored as metadata); fp32 only */
+    { "octresnet50", 2, { 3, 4, 6, 3 }, true, 1e-5, 1, 64, cx_build_octresnet, NULL },
 };
 
 const cx_arch *cx_arch_find(const char *name)
@@ -49,7 +51,8 @@ const char *cx_arch_names(void)
     return "resnet18, resnet34, resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x4d, "
            "resnext101_32x8d, resnext101_32x16d, resnext101_32x32d, resnext101_32x48d, "
            "wide_resnet50_2, wide_resnet101_2, r3d_18, mc3_18, r2plus1d_18, r2plus1d_34, ir_csn_50, "
-           "ir_csn_101, ir_csn_152, ip_csn_50, ip_csn_101, ip_csn_152, resnext3d_101";
+           "ir_csn_101, ir_csn_152, ip_csn_50, ip_csn_101, ip_csn_152, resnext3d_101, "
+           "octresnet50";
 }
 
 cortex_status cx_arch_synth(const cx_arch *a, int classes, uint64_t seed, cx_tdict *out)

@@ -20,7 +20,8 @@ typedef enum cx_opkind {
     CX_OP_DEQUANTIZE,/* u8 -> f32 */
     CX_OP_QCONV,     /* u8 -> u8: in, optional u8 residual in2 (its own scale) */
     CX_OP_QMAXPOOL,  /* u8 -> u8, same (scale, zp) */
-    CX_OP_QGAP_F32   /* u8 -> f32 global average */
+    CX_OP_QGAP_F32,  /* u8 -> f32 global average */
+    CX_OP_UP2ADD     /* f32: in + crop(nearest 2x upsample of in2) to in's size, optional ReLU */
 } cx_opkind;
 
 /* Element type of a value. */
@@ -37,7 +38,7 @@ typedef struct cx_node {
     cx_opkind op;
     char *name;          /* module name, e.g. "layer1.0.conv1" */
     int in, in2, out;    /* value ids; in2 = -1 when unused */
-    bool relu;           /* ADD */
+    bool relu;           /* ADD, UP2ADD */
     cx_conv conv;        /* CONV */
     cx_qconv qconv;      /* QCONV */
     cx_pool_desc pool;   /* MAXPOOL, AVGPOOL, QMAXPOOL */

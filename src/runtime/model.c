@@ -194,8 +194,15 @@ cortex_status cx_model_shapes(const cortex_model *m, const int64_t *shape, int r
         case CX_OP_ADD:
         case CX_OP_QUANTIZE:
         case CX_OP_DEQUANTIZE: o = dims[n->in]; break;
+        case CX_OP_UP2ADD: {
+            o = dims[n->in];
+            cx_dims r = dims[n->in2];
+            if (r.n != o.n || r.d != o.d || r.c != o.c || 2 * (int64_t)r.h < o.h || 2 * (int64_t)r.w < o.w)
+                st = CORTEX_ERR_SHAPE;
+            break;
         }
-        if (st == CORTEX_OK && n->in2 >= 0) {
+        }
+        if (st == CORTEX_OK && n->in2 >= 0 && n->op != CX_OP_UP2ADD) {
             cx_dims r = dims[n->in2];
             if (r.n != o.n || r.d != o.d || r.h != o.h || r.w != o.w || r.c != o.c)
                 st = CORTEX_ERR_SHAPE;

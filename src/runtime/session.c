@@ -213,6 +213,7 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
         case CX_OP_AVGPOOL: cx_avgpool_run(&n->pool, di, x, dout, y, pool); break;
         case CX_OP_GAP: cx_gap_run(di, x, y, pool); break;
         case CX_OP_ADD: cx_add_run(cx_dims_numel(dout), x, x2, y, n->relu, pool); break;
+        case CX_OP_UP2ADD: cx_up2add_run(dout, x, s->dims[n->in2], x2, y, n->relu, pool); break;
         case CX_OP_QUANTIZE:
             cx_quantize_run(cx_dims_numel(dout), x, g->val_q[n->out].scale, g->val_q[n->out].zp, y, pool);
             break;
