@@ -238,6 +238,36 @@ START_TEST(pool_output_sizes)
     ck_assert_int_eq(cx_pool_out_dims(&c, in, &out), CORTEX_OK);
     ck_assert_int_eq(out.h, 2);
     ck_assert_int_eq(out.w, 3);
+    /* ceil mode: a 2x2 window over a 1-pixel side still makes one output (octave pool2) */
+    in.h = 1; in.w = 3;
+    ck_assert_int_eq(cx_pool_out_dims(&d, in, &out), CORTEX_OK);
+    ck_assert_int_eq(out.h, 1);
+    ck_assert_int_eq(out.w, 2);
+    /* ... but not without ceil mode, and not when the window would start past the input */
+    d.ceil_mode = false;
+    ck_assert_int_ne(cx_pool_out_dims(&d, in, &out), CORTEX_OK);
+    c.k[1] = 4; in.h = 1;
+    ck_assert_int_ne(cx_pool_out_dims(&c, in, &out), CORTEX_OK);
+}
+END_TEST
+
+START_TEST(up2add_crop)
+{
+    /* y = a + crop(nearest 2x upsample of b), NDHWC, 2 channels; out 3x5, low 2x3 */
+    cx_dims out = { 1, 1, 3, 5, 2 }, low = { 1, 1, 2, 3, 2 };
+    float a[30], b[12], y[30];
+    for (int i = 0; i < 30; i++) a[i] = (float)i - 20.0f;
+    for (int i = 0; i < 12; i++) b[i] = (float)(i * 100);
+    for (int relu = 0; relu < 2; relu++) {
+        cx_up2add_run(out, a, low, b, y, relu, NULL);
+        for (int h = 0; h < 3; h++)
+            for (int w = 0; w < 5; w++)
+                for (int c = 0; c < 2; c++) {
+                    float v = a[(h * 5 + w) * 2 + c] + b[((h / 2) * 3 + w / 2) * 2 + c];
+                    if (relu && v < 0) v = 0;
+                    ck_assert_float_eq(y[(h * 5 + w) * 2 + c], v);
+                }
+    }
 }
 END_TEST
 
@@ -276,6 +306,7 @@ static Suite *suite(void)
     TCase *p = tcase_create("pool");
     tcase_add_test(p, pool_cases);
     tcase_add_test(p, pool_output_sizes);
+    tcase_add_test(p, up2add_crop);
     tcase_add_test(p, gap_and_layout);
     suite_add_tcase(s, p);
     return s;

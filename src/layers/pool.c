@@ -11,9 +11,11 @@
  * inside the input or the left padding. */
 static int pool_len(int in, int k, int s, int p, bool ceil_mode)
 {
-    long num = (long)in + 2L * p - k;
+    /* PyTorch: floor((in + 2p - k [+ s - 1 in ceil mode]) / s) + 1, so a ceil-mode
+     * window may be larger than the input (2x2 pool of a 1x1 map: 1x1) */
+    long num = (long)in + 2L * p - k + (ceil_mode ? s - 1 : 0);
     if (num < 0) return 0;
-    long o = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
+    long o = num / s + 1;
     if (ceil_mode && (o - 1) * s >= (long)in + p) o--;
     return (int)o;
 }
