@@ -487,5 +487,5 @@ CORTEX_ISA=bogus; export CORTEX_ISA
 t "CORTEX_ISA=bogus" 1 "CORTEX_ISA" "$CX" run "$CTX" --input "$IN" --output "$D/o.npy"
 unset CORTEX_ISA
 
-echo "bad inputs: $pass passed, $fail failed"
+echo "bad-inputs: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
