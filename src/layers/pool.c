@@ -7,6 +7,15 @@
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
+/* The channel loops below are plain C; GCC's -O2 cost model leaves loops of
+ * unknown trip count scalar, so ask for the -O3 vectoriser here (baseline
+ * SSE2: 4 channels per instruction). Max/min/add are exact in any order. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CX_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define CX_VECTORIZE
+#endif
+
 /* PyTorch's pooling output size, ceil_mode included: a last window must start
  * inside the input or the left padding. */
 static int pool_len(int in, int k, int s, int p, bool ceil_mode)
@@ -40,7 +49,7 @@ typedef struct pool_job {
     bool is_max;
 } pool_job;
 
-static void pool_row(void *arg, size_t row, int worker)
+CX_VECTORIZE static void pool_row(void *arg, size_t row, int worker)
 {
     (void)worker;
     const pool_job *j = arg;
@@ -119,7 +128,7 @@ void cx_gap_run(cx_dims in, const float *x, float *y, cortex_pool *pool)
 typedef struct add_job { size_t n; const float *a, *b; float *y; bool relu; } add_job;
 #define ADD_CHUNK 16384
 
-static void add_task(void *arg, size_t i, int worker)
+CX_VECTORIZE static void add_task(void *arg, size_t i, int worker)
 {
     (void)worker;
     const add_job *j = arg;

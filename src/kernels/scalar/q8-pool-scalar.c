@@ -3,7 +3,15 @@
  * loops); every table uses these. Contracts: kernels_q8.h. */
 #include "kernels/kernels_q8.h"
 
-void cx_u8_maxpool_ukernel__scalar(size_t channels, size_t ks, const uint8_t *const *in,
+/* Integer max/sum loops are exact in any order: let GCC's -O3 vectoriser at
+ * them (its -O2 cost model leaves loops of unknown trip count scalar). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CX_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define CX_VECTORIZE
+#endif
+
+CX_VECTORIZE void cx_u8_maxpool_ukernel__scalar(size_t channels, size_t ks, const uint8_t *const *in,
                                    uint8_t *out, uint8_t ymin, uint8_t ymax)
 {
     for (size_t c = 0; c < channels; c++) out[c] = in[0][c];
@@ -42,7 +50,7 @@ void cx_q8_avgpool_ukernel__scalar(size_t channels, size_t ks, const uint8_t *co
 }
 
 /* acc[c] = bias + sum over rows, channels [c0, c0+cn) */
-static void gsum(size_t rows, size_t cn, size_t stride, const uint8_t *in, int32_t bias, int32_t *acc)
+CX_VECTORIZE static void gsum(size_t rows, size_t cn, size_t stride, const uint8_t *in, int32_t bias, int32_t *acc)
 {
     for (size_t c = 0; c < cn; c++) acc[c] = bias;
     for (size_t r = 0; r < rows; r++) {
