@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/conv_taps.h"
 #include "layers/conv_winograd.h"
 #include "layers/layers.h"
 #include "runtime/pool.h"
@@ -134,16 +135,20 @@ static int out_len(int in, int k, int s, int p, int dil)
     return (int)(num / s + 1);
 }
 
-cortex_status cx_conv_out_dims(const cx_conv *c, cx_dims in, cx_dims *out)
+cortex_status cx_conv_geom_out_dims(const cx_conv_geom *g, cx_dims in, int cout, cx_dims *out)
 {
-    if (in.c != c->cin) return CORTEX_ERR_SHAPE;
-    const cx_conv_geom *g = &c->g;
     cx_dims o = { in.n, out_len(in.d, g->k[0], g->s[0], g->p[0], g->dil[0]),
                   out_len(in.h, g->k[1], g->s[1], g->p[1], g->dil[1]),
-                  out_len(in.w, g->k[2], g->s[2], g->p[2], g->dil[2]), c->cout };
+                  out_len(in.w, g->k[2], g->s[2], g->p[2], g->dil[2]), cout };
     if (o.n <= 0 || o.d <= 0 || o.h <= 0 || o.w <= 0) return CORTEX_ERR_SHAPE;
     *out = o;
     return CORTEX_OK;
+}
+
+cortex_status cx_conv_out_dims(const cx_conv *c, cx_dims in, cx_dims *out)
+{
+    if (in.c != c->cin) return CORTEX_ERR_SHAPE;
+    return cx_conv_geom_out_dims(&c->g, in, c->cout, out);
 }
 
 /* Convs with few channels per group (the 3-channel stem) gather each row's
@@ -186,31 +191,11 @@ typedef struct conv_job {
     bool pointwise;                   /* 1x1, stride 1, no padding: rows read in place */
 } conv_job;
 
-/* Fills base[t*stride + i] with the input row of tap t for output pixel m, or
- * NULL where the tap falls in the padding. The pixel is decomposed once. */
-static void row_taps(const conv_job *j, size_t m, const float **base, size_t stride)
+CX_DEFINE_ROW_TAPS(row_taps_f32, float)
+
+static inline void row_taps(const conv_job *j, size_t m, const float **base, size_t stride)
 {
-    const cx_conv *c = j->c;
-    const cx_dims o = j->out, in = j->in;
-    size_t ow = m % (size_t)o.w, r = m / (size_t)o.w;
-    size_t oh = r % (size_t)o.h; r /= (size_t)o.h;
-    size_t od = r % (size_t)o.d, n = r / (size_t)o.d;
-    const long d0 = (long)od * c->g.s[0] - c->g.p[0], h0 = (long)oh * c->g.s[1] - c->g.p[1],
-               w0 = (long)ow * c->g.s[2] - c->g.p[2];
-    const float *img = j->x + (size_t)n * in.d * in.h * in.w * in.c;
-    size_t t = 0;
-    for (int kd = 0; kd < c->g.k[0]; kd++) {
-        long id = d0 + (long)kd * c->g.dil[0];
-        for (int kh = 0; kh < c->g.k[1]; kh++) {
-            long ih = h0 + (long)kh * c->g.dil[1];
-            bool rowin = id >= 0 && id < in.d && ih >= 0 && ih < in.h;
-            const float *rowp = rowin ? img + (((size_t)id * in.h + (size_t)ih) * in.w) * in.c : NULL;
-            for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
-                long iw = w0 + (long)kw * c->g.dil[2];
-                base[t * stride] = (rowin && iw >= 0 && iw < in.w) ? rowp + (size_t)iw * in.c : NULL;
-            }
-        }
-    }
+    row_taps_f32(&j->c->g, j->in, j->out, j->x, m, base, stride);
 }
 
 /* One task: one MR-row tile x one column block, for every group. The tap

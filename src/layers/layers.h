@@ -45,6 +45,10 @@ typedef struct cx_conv {
 cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx_conv_geom *g,
                              bool relu, const float *w, const float *bias, const cx_kernels *kt);
 void cx_conv_destroy(cx_conv *c);
+/* Output dims of a geometry over an input (channels set to cout), as PyTorch
+ * sizes a conv; CORTEX_ERR_SHAPE when an output dimension would be empty.
+ * Shared by the f32 and int8 convs. */
+cortex_status cx_conv_geom_out_dims(const cx_conv_geom *g, cx_dims in, int cout, cx_dims *out);
 /* Output dims for an input; CORTEX_ERR_SHAPE if the input is too small or has
  * the wrong channel count. */
 cortex_status cx_conv_out_dims(const cx_conv *c, cx_dims in, cx_dims *out);

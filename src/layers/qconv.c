@@ -10,20 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/conv_taps.h"
 #include "layers/qlayers.h"
 #include "runtime/pool.h"
 
 /* bytes of packed weights one column block may span (as conv.c) */
 #define CX_QCONV_BLOCK_BYTES (384 * 1024)
 #define CX_QBIAS_MAX 1073741823.0   /* |bias| < 2^30 (kernels_q8.h) */
-
-static int qout_len(int in, int k, int s, int p, int dil)
-{
-    long span = (long)dil * (k - 1) + 1;
-    long num = (long)in + 2L * p - span;
-    if (num < 0) return 0;
-    return (int)(num / s + 1);
-}
 
 /* Per output channel: the weights actually packed (requantized to |w| <=
  * wmax when the table needs it), their effective scale, the int32 bias and
@@ -204,13 +197,7 @@ void cx_qconv_export(const cx_qconv *c, const cx_qconv_desc *d, int8_t *w_used, 
 cortex_status cx_qconv_out_dims(const cx_qconv *c, cx_dims in, cx_dims *out)
 {
     if (in.c != c->cin) return CORTEX_ERR_SHAPE;
-    const cx_conv_geom *g = &c->g;
-    cx_dims o = { in.n, qout_len(in.d, g->k[0], g->s[0], g->p[0], g->dil[0]),
-                  qout_len(in.h, g->k[1], g->s[1], g->p[1], g->dil[1]),
-                  qout_len(in.w, g->k[2], g->s[2], g->p[2], g->dil[2]), c->cout };
-    if (o.n <= 0 || o.d <= 0 || o.h <= 0 || o.w <= 0) return CORTEX_ERR_SHAPE;
-    *out = o;
-    return CORTEX_OK;
+    return cx_conv_geom_out_dims(&c->g, in, c->cout, out);
 }
 
 size_t cx_qconv_scratch_bytes(const cx_qconv *c)
@@ -237,31 +224,11 @@ typedef struct qconv_job {
     bool pointwise;
 } qconv_job;
 
-/* base[t*stride] = input row of tap t for output pixel m, NULL in the padding */
-static void qrow_taps(const qconv_job *j, size_t m, const uint8_t **base, size_t stride)
+CX_DEFINE_ROW_TAPS(row_taps_u8, uint8_t)
+
+static inline void qrow_taps(const qconv_job *j, size_t m, const uint8_t **base, size_t stride)
 {
-    const cx_qconv *c = j->c;
-    const cx_dims o = j->out, in = j->in;
-    size_t ow = m % (size_t)o.w, r = m / (size_t)o.w;
-    size_t oh = r % (size_t)o.h;
-    r /= (size_t)o.h;
-    size_t od = r % (size_t)o.d, n = r / (size_t)o.d;
-    const long d0 = (long)od * c->g.s[0] - c->g.p[0], h0 = (long)oh * c->g.s[1] - c->g.p[1],
-               w0 = (long)ow * c->g.s[2] - c->g.p[2];
-    const uint8_t *img = j->x + (size_t)n * in.d * in.h * in.w * in.c;
-    size_t t = 0;
-    for (int kd = 0; kd < c->g.k[0]; kd++) {
-        long id = d0 + (long)kd * c->g.dil[0];
-        for (int kh = 0; kh < c->g.k[1]; kh++) {
-            long ih = h0 + (long)kh * c->g.dil[1];
-            bool rowin = id >= 0 && id < in.d && ih >= 0 && ih < in.h;
-            const uint8_t *rowp = rowin ? img + (((size_t)id * in.h + (size_t)ih) * in.w) * in.c : NULL;
-            for (int kw = 0; kw < c->g.k[2]; kw++, t++) {
-                long iw = w0 + (long)kw * c->g.dil[2];
-                base[t * stride] = (rowin && iw >= 0 && iw < in.w) ? rowp + (size_t)iw * in.c : NULL;
-            }
-        }
-    }
+    row_taps_u8(&j->c->g, j->in, j->out, j->x, m, base, stride);
 }
 
 /* The im2col row of output pixel m when the conv's input channels are one
