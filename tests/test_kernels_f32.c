@@ -37,25 +37,10 @@ static float *xmalloc(size_t n)
     return p;
 }
 
-/* n floats that end exactly where a PROT_NONE page begins */
-typedef struct { void *map; size_t len; } guarded;
-
-static float *guarded_new(size_t n, guarded *g)
-{
-    const size_t pg = (size_t)sysconf(_SC_PAGESIZE), bytes = (n ? n : 1) * sizeof(float);
-    const size_t data = (bytes + pg - 1) / pg * pg;
-    g->len = data + pg;
-    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ck_assert_msg(g->map != MAP_FAILED, "mmap failed");
-    ck_assert_msg(mprotect((char *)g->map + data, pg, PROT_NONE) == 0, "mprotect failed");
-    return (float *)((char *)g->map + data - bytes);
-}
-
-static void guarded_free(guarded *g)
-{
-    if (g->map) munmap(g->map, g->len);
-    g->map = NULL;
-}
+/* n floats that end exactly where a PROT_NONE page begins (tests/support) */
+typedef cxt_guard guarded;
+static float *guarded_new(size_t n, guarded *g) { return cxt_guarded((n ? n : 1) * sizeof(float), g); }
+#define guarded_free cxt_guard_free
 
 /* ---------------------------------------------------------------- packing */
 

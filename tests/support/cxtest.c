@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static uint64_t g_state = 0x9e3779b97f4a7c15ull, g_seed;
 
@@ -94,4 +96,22 @@ int cxt_main(Suite *(*make_suite)(void))
     srunner_free(sr);
     if (failed) fprintf(stderr, "(random data seed: CX_SEED=%llu)\n", (unsigned long long)g_seed);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void *cxt_guarded(size_t bytes, cxt_guard *g)
+{
+    const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (!bytes) bytes = 1;
+    const size_t data = (bytes + pg - 1) / pg * pg;
+    g->len = data + pg;
+    g->map = mmap(NULL, g->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_msg(g->map != MAP_FAILED, "mmap failed");
+    ck_assert_msg(mprotect((char *)g->map + data, pg, PROT_NONE) == 0, "mprotect failed");
+    return (char *)g->map + data - bytes;
+}
+
+void cxt_guard_free(cxt_guard *g)
+{
+    if (g->map) munmap(g->map, g->len);
+    g->map = NULL;
 }

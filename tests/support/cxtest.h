@@ -26,6 +26,12 @@ void cxt_buf_poison(cxt_buf *b);
 int cxt_buf_red_ok(const cxt_buf *b);
 void cxt_buf_free(cxt_buf *b);
 
+/* `bytes` bytes that end exactly where a PROT_NONE page begins: a kernel that
+ * reads one byte past its input faults in any build. Free with cxt_guard_free. */
+typedef struct { void *map; size_t len; } cxt_guard;
+void *cxt_guarded(size_t bytes, cxt_guard *g);
+void cxt_guard_free(cxt_guard *g);
+
 /* max |a-b| / max(|b|, floor) over n; index of worst in *worst */
 double cxt_rel_err(const float *a, const float *b, size_t n, double floor, size_t *worst);
 
