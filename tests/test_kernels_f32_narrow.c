@@ -185,7 +185,7 @@ static void check(const kern *K, const kcase *in)
     memcpy(before, cb.p, csz * sizeof(float));
     float *c = cb.p + tc.c_off;
 
-    cx_f32_params p = { tc.min, tc.max, res, res ? rs : 0 };
+    cx_f32_params p = { tc.min, tc.max, res, res ? rs : 0, NULL, 0 };
     if (K->gemm)
         K->gemm->igemm(mr, nc, kc, ks, a, packed, c, cs, &p);
     else

@@ -22,6 +22,8 @@ static const char USAGE[] =
     "                         [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench peak [--isa ISA] [--json]   (this CPU's f32 FMA and int8 multiply-add peaks, 1 thread)\n"
     "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2); model: --profile (per-layer times).\n"
+    "  --cold: evict the caches before every timed run (writes a 256 MiB buffer, untimed), so weights\n"
+    "  come from memory as they do inside a model; default: warm, the same weights run back to back.\n"
     "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n"
     "  --int8: the int8 path (a model is calibrated in process on 4 random inputs of the bench shape,\n"
     "  unless MODEL.ctx is int8 already); --q8 scalar|avx2|avx2exact|avx512|avx512vnni forces the\n"
@@ -34,7 +36,7 @@ typedef struct bopts {
     int rank;
     long threads, iters, warmup, out, stride, pad, groups, classes;
     int kernel[3], kernel_rank;
-    int json, profile, int8, fp32_stem;
+    int json, profile, int8, fp32_stem, cold;
     const char *isa, *q8;
 } bopts;
 
@@ -62,6 +64,7 @@ static int parse(int argc, char **argv, bopts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--profile")) { o->profile = 1; continue; }
+        if (!strcmp(a, "--cold")) { o->cold = 1; continue; }
         if (!strcmp(a, "--int8")) { o->int8 = 1; continue; }
         if (!strcmp(a, "--fp32-stem")) { o->int8 = 1; o->fp32_stem = 1; continue; }
         if (a[0] == '-' && a[1] == '-') {
@@ -113,12 +116,34 @@ static int cmp_d(const void *a, const void *b)
 
 typedef void (*run_fn)(void *ctx);
 
+/* --cold: a buffer larger than any last-level cache this runs on, written
+ * before each timed run so the next run's weights and activations start in
+ * memory. Allocated on first use. */
+#define COLD_BYTES ((size_t)256 << 20)
+static unsigned char *cold_buf;
+
+static volatile unsigned char cold_sink;
+
+static void evict_caches(void)
+{
+    if (!cold_buf) {   /* written once (real pages), then only read: no dirty lines to write back later */
+        if (!(cold_buf = malloc(COLD_BYTES))) return;
+        memset(cold_buf, 1, COLD_BYTES);
+    }
+    unsigned char v = 0;
+    for (size_t i = 0; i < COLD_BYTES; i += 64) v ^= cold_buf[i];
+    cold_sink = v;
+}
+
+static int g_cold; /* set from bopts by main */
+
 /* Times fn: warmup runs, then iters timed runs; median and min in ms. */
 static void time_it(run_fn fn, void *ctx, long warmup, long iters, double *med, double *mn)
 {
     for (long i = 0; i < warmup; i++) fn(ctx);
     double *t = malloc((size_t)iters * sizeof *t);
     for (long i = 0; i < iters; i++) {
+        if (g_cold) evict_caches();
         double t0 = cx_now();
         fn(ctx);
         t[i] = (cx_now() - t0) * 1e3;
@@ -135,11 +160,11 @@ static void report(const bopts *o, const char *bench, const char *name, const ch
     double gf = 2.0 * (double)macs / (med * 1e-3) / 1e9;
     if (o->json)
         printf("{\"bench\":\"%s\",\"name\":\"%s\",\"threads\":%ld,\"iters\":%ld,\"ms_median\":%.4f,"
-               "\"ms_min\":%.4f,\"gflops\":%.3f,\"macs\":%llu,\"isa\":\"%s\"}\n",
-               bench, name, o->threads, o->iters, med, mn, gf, (unsigned long long)macs, isa);
+               "\"ms_min\":%.4f,\"gflops\":%.3f,\"macs\":%llu,\"isa\":\"%s\",\"cold\":%s}\n",
+               bench, name, o->threads, o->iters, med, mn, gf, (unsigned long long)macs, isa, o->cold ? "true" : "false");
     else
-        printf("%-6s %-36s %-7s thr %-3ld  median %9.3f ms  min %9.3f ms  %8.2f GFLOP/s\n", bench, name, isa,
-               o->threads, med, mn, gf);
+        printf("%-6s %-36s %-7s thr %-3ld  median %9.3f ms  min %9.3f ms  %8.2f GFLOP/s%s\n", bench, name, isa,
+               o->threads, med, mn, gf, o->cold ? "  (cold)" : "");
     fflush(stdout);
 }
 
@@ -485,6 +510,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { fputs(USAGE, stdout); return 0; }
     bopts o = { 0 };
     int rc = parse(argc, argv, &o);
+    g_cold = o.cold;
     if (rc) return rc;
     if (cli_check_isa(o.isa)) return 1;
     if (!strcmp(argv[1], "model")) return bench_model(&o);

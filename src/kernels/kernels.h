@@ -22,6 +22,12 @@ typedef struct cx_f32_params {
     float min, max;
     const float *residual;
     size_t r_stride;
+    /* Optional prefetch stream (a hint; kernels may ignore it): the kernel
+     * touches [prefetch, prefetch + prefetch_bytes) with L2 prefetches spread
+     * over its k steps, so the driver can pull the next weight block in while
+     * this one computes instead of stalling on it later. */
+    const void *prefetch;
+    size_t prefetch_bytes;
 } cx_f32_params;
 
 /* f32 indirect GEMM microkernel ("igemm", as in QNNPACK/XNNPACK).

@@ -30,7 +30,6 @@
  * GEMM loop so each frequency's weight panels (cin x cout) are read once per
  * block and reused by its T/MR microkernel calls. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "layers/conv_winograd.h"
@@ -404,15 +403,23 @@ static void wino_task(void *arg, size_t task, int worker)
      * one GEMM per frequency, M[t][f][0..cols) = V[t][f][0..cin) x U_f[:, n..n+cols),
      * then the output transform (+ bias, residual, clamp), edge pixels cropped */
     const size_t MR = w->gemm->mr, NR = w->gemm->nr, nb = w->nb, msz = nf * nb;
-    const cx_f32_params p = { -INFINITY, INFINITY, NULL, 0 };
+    cx_f32_params p = { -INFINITY, INFINITY, NULL, 0, NULL, 0 };
     for (size_t n = n0; n < n0 + ncols; n += nb) {
         const size_t cols = CX_MIN(nb, n0 + ncols - n);
         const size_t wofs = n / NR * NR * (1 + cin);
+        /* the weights of frequency f+1 are prefetched while f computes, a
+         * share per tile group: else the first group of each frequency waits
+         * on memory (the transformed weights of a layer are MiBs, read once) */
+        const size_t slice = CX_DIV_UP(cols, NR) * NR * (1 + cin) * sizeof(float);
+        const size_t ngroups = CX_DIV_UP(tn, MR);
         for (size_t f = 0; f < nf; f++) {
             const float *wf = w->packed + f * w->freq_stride + wofs;
+            const char *nxt = f + 1 < nf ? (const char *)(wf + w->freq_stride) : NULL;
             for (size_t i0 = 0; i0 < tn; i0 += MR) {
-                const size_t mr = CX_MIN(MR, tn - i0);
+                const size_t mr = CX_MIN(MR, tn - i0), gi = i0 / MR;
                 for (size_t i = 0; i < MR; i++) l.a[i] = l.v + (i0 + CX_MIN(i, mr - 1)) * vs + f * w->cin_p;
+                p.prefetch = nxt ? nxt + slice * gi / ngroups : NULL;
+                p.prefetch_bytes = nxt ? slice * (gi + 1) / ngroups - slice * gi / ngroups : 0;
                 w->gemm->igemm(mr, cols, cin, 1, l.a, wf, l.m + i0 * msz + f * nb, msz, &p);
             }
         }

@@ -114,6 +114,8 @@ void cx_f32_igemm_ukernel_6x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
     }
     const __m256 vmin = _mm256_set1_ps(p->min);
     const __m256 vmax = _mm256_set1_ps(p->max);
+    /* prefetch stream (kernels.h): one 64-byte line per 4 k steps */
+    const char *pf = p->prefetch, *pf_end = pf ? pf + p->prefetch_bytes : NULL;
 
     for (;;) {
         __m256 vacc0x0 = _mm256_loadu_ps(w);
@@ -136,6 +138,7 @@ void cx_f32_igemm_ukernel_6x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
                 CX_STEP(1, 16);
                 CX_STEP(2, 32);
                 CX_STEP(3, 48);
+                if (pf < pf_end) { _mm_prefetch(pf, _MM_HINT_T1); pf += 64; }
                 a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4;
                 w += 4 * NR;
             }
