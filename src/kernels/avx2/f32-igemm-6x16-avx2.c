@@ -114,8 +114,15 @@ void cx_f32_igemm_ukernel_6x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
     }
     const __m256 vmin = _mm256_set1_ps(p->min);
     const __m256 vmax = _mm256_set1_ps(p->max);
-    /* prefetch stream (kernels.h): one 64-byte line per 4 k steps */
+    /* prefetch stream (kernels.h), spread evenly over the call's blocks of 4
+     * k steps: pf advances pf_step <= 64 bytes per block, one prefetch each */
     const char *pf = p->prefetch, *pf_end = pf ? pf + p->prefetch_bytes : NULL;
+    size_t pf_step = 64;
+    if (pf) {
+        const size_t steps = ks * (kc / 4) * ((nc + NR - 1) / NR);
+        pf_step = steps ? (p->prefetch_bytes + steps - 1) / steps : 64;
+        pf_step = pf_step > 64 ? 64 : pf_step < 1 ? 1 : pf_step;
+    }
 
     for (;;) {
         __m256 vacc0x0 = _mm256_loadu_ps(w);
@@ -138,7 +145,7 @@ void cx_f32_igemm_ukernel_6x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
                 CX_STEP(1, 16);
                 CX_STEP(2, 32);
                 CX_STEP(3, 48);
-                if (pf < pf_end) { _mm_prefetch(pf, _MM_HINT_T1); pf += 64; }
+                if (pf < pf_end) { _mm_prefetch(pf, _MM_HINT_T1); pf += pf_step; }
                 a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4;
                 w += 4 * NR;
             }

@@ -130,8 +130,16 @@ void cx_f32_igemm_ukernel_8x32__avx512(size_t mr, size_t nc, size_t kc, size_t k
     }
     const __m512 vmin = _mm512_set1_ps(p->min);
     const __m512 vmax = _mm512_set1_ps(p->max);
-    /* one 64-byte line per k step (8 cycles of FMAs) until the stream is done */
+    /* prefetch stream, spread evenly over the call's k steps (a burst of
+     * misses at the start stalls the loads behind it): advance pf_step <= 64
+     * bytes per step, one prefetch each, until the stream is done */
     const char *pf = p->prefetch, *pf_end = pf ? pf + p->prefetch_bytes : NULL;
+    size_t pf_step = 64;
+    if (pf) {
+        const size_t steps = ks * kc * ((nc + NR - 1) / NR);
+        pf_step = steps ? (p->prefetch_bytes + steps - 1) / steps : 64;
+        pf_step = pf_step > 64 ? 64 : pf_step < 1 ? 1 : pf_step;
+    }
 
     for (;;) {
         __m512 vacc0x0 = _mm512_loadu_ps(w);
@@ -158,7 +166,7 @@ void cx_f32_igemm_ukernel_8x32__avx512(size_t mr, size_t nc, size_t kc, size_t k
             ap += MR;
             for (size_t k = kc; k != 0; k--) {
                 CX_STEP(0, 0);
-                if (pf < pf_end) { _mm_prefetch(pf, _MM_HINT_T1); pf += 64; }
+                if (pf < pf_end) { _mm_prefetch(pf, _MM_HINT_T1); pf += pf_step; }
                 a0 += 1; a1 += 1; a2 += 1; a3 += 1; a4 += 1; a5 += 1; a6 += 1; a7 += 1;
                 w += NR;
             }
