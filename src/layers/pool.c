@@ -16,6 +16,16 @@
 #define CX_VECTORIZE
 #endif
 
+/* The pooling rows are also compiled for AVX2 and AVX-512 (GCC picks the
+ * clone by CPUID when the library loads): ResNet-50's max pool took 0.14-0.25
+ * ms in three profiled runs, 0.23-0.37 with SSE2 only. Every clone computes the same per-channel sequence of max/add, so the
+ * results do not depend on the clone. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CX_POOL_CLONES CX_VECTORIZE __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CX_POOL_CLONES CX_VECTORIZE
+#endif
+
 /* PyTorch's pooling output size, ceil_mode included: a last window must start
  * inside the input or the left padding. */
 static int pool_len(int in, int k, int s, int p, bool ceil_mode)
@@ -49,7 +59,7 @@ typedef struct pool_job {
     bool is_max;
 } pool_job;
 
-CX_VECTORIZE static void pool_row(void *arg, size_t row, int worker)
+CX_POOL_CLONES static void pool_row(void *arg, size_t row, int worker)
 {
     (void)worker;
     const pool_job *j = arg;
@@ -59,7 +69,7 @@ CX_VECTORIZE static void pool_row(void *arg, size_t row, int worker)
     size_t oh = row % (size_t)out.h, r = row / (size_t)out.h;
     size_t od = r % (size_t)out.d, n = r / (size_t)out.d;
     for (int ow = 0; ow < out.w; ow++) {
-        float *yp = j->y + (row * (size_t)out.w + (size_t)ow) * C;
+        float *restrict yp = j->y + (row * (size_t)out.w + (size_t)ow) * C;
         /* window in padded coordinates, clipped to the padded extent (count_include_pad divisor) */
         int s0[3], e0[3], s1[3], e1[3];
         const int o3[3] = { (int)od, (int)oh, ow }, i3[3] = { in.d, in.h, in.w };
@@ -74,7 +84,7 @@ CX_VECTORIZE static void pool_row(void *arg, size_t row, int worker)
         for (int d = s1[0]; d < e1[0]; d++)
             for (int h = s1[1]; h < e1[1]; h++)
                 for (int w = s1[2]; w < e1[2]; w++) {
-                    const float *xp = j->x + ((((size_t)n * in.d + d) * in.h + h) * in.w + w) * C;
+                    const float *restrict xp = j->x + ((((size_t)n * in.d + d) * in.h + h) * in.w + w) * C;
                     if (j->is_max)
                         for (size_t c = 0; c < C; c++) yp[c] = xp[c] > yp[c] ? xp[c] : yp[c];
                     else
@@ -102,27 +112,32 @@ void cx_avgpool_run(const cx_pool_desc *p, cx_dims in, const float *x, cx_dims o
     cx_parallel(pool, pool_row, &j, (size_t)out.n * out.d * out.h);
 }
 
-typedef struct gap_job { cx_dims in; const float *x; float *y; } gap_job;
+typedef struct gap_job { cx_dims in; const float *x; float *y; size_t cblocks; } gap_job;
+#define GAP_CBLOCK 256
 
-static void gap_task(void *arg, size_t n, int worker)
+/* one image x one block of channels: pixels outer, channels inner, so the
+ * loads are contiguous and the channel loop vectorises (the pixel-inner
+ * order was a strided, latency-bound chain: 0.16 ms for ResNet-50's 2048x49) */
+CX_VECTORIZE static void gap_task(void *arg, size_t task, int worker)
 {
     (void)worker;
     const gap_job *j = arg;
     const size_t C = (size_t)j->in.c, S = (size_t)j->in.d * j->in.h * j->in.w;
-    float *yp = j->y + n * C;
-    const float *xp = j->x + n * S * C;
+    const size_t n = task / j->cblocks, c0 = task % j->cblocks * GAP_CBLOCK, cn = CX_MIN((size_t)GAP_CBLOCK, C - c0);
+    const float *xp = j->x + n * S * C + c0;
     /* accumulate in double: a 3-D net's last map has few pixels, but be exact anyway */
-    for (size_t c = 0; c < C; c++) {
-        double acc = 0;
-        for (size_t s = 0; s < S; s++) acc += xp[s * C + c];
-        yp[c] = (float)(acc / (double)S);
-    }
+    double acc[GAP_CBLOCK];
+    for (size_t c = 0; c < cn; c++) acc[c] = 0.0;
+    for (size_t s = 0; s < S; s++)
+        for (size_t c = 0; c < cn; c++) acc[c] += (double)xp[s * C + c];
+    float *yp = j->y + n * C + c0;
+    for (size_t c = 0; c < cn; c++) yp[c] = (float)(acc[c] / (double)S);
 }
 
 void cx_gap_run(cx_dims in, const float *x, float *y, cortex_pool *pool)
 {
-    gap_job j = { in, x, y };
-    cx_parallel(pool, gap_task, &j, (size_t)in.n);
+    gap_job j = { in, x, y, CX_DIV_UP((size_t)in.c, (size_t)GAP_CBLOCK) };
+    cx_parallel(pool, gap_task, &j, (size_t)in.n * j.cblocks);
 }
 
 typedef struct add_job { size_t n; const float *a, *b; float *y; bool relu; } add_job;
