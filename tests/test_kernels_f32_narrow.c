@@ -1,5 +1,6 @@
 /* Kernels for grouped convs with few channels per group: every table's narrow
- * f32 GEMM (f32_gemm_narrow, igemm contract in kernels.h) and every gconv
+ * f32 GEMM (f32_gemm_narrow, igemm contract in kernels.h; also the tables'
+ * fewer-rows f32_gemm_rows, same contract) and every gconv
  * kernel (all groups of a row tile per call, contract in gconv.h), compared
  * with naive double-precision references written here from the contracts,
  * on named edge cases and then on random shapes (replay a failure with the
@@ -250,8 +251,9 @@ static int narrow_kernels(kern *out)
     const cx_kernels *T[MAX_TABLES];
     int nt = tables(T), n = 0;
     for (int ti = 0; ti < nt; ti++) {
-        if (!T[ti]->f32_gemm_narrow.igemm) continue;
-        out[n++] = (kern){ T[ti]->name, "narrow igemm", &T[ti]->f32_gemm_narrow, NULL };
+        if (T[ti]->f32_gemm_narrow.igemm) out[n++] = (kern){ T[ti]->name, "narrow igemm", &T[ti]->f32_gemm_narrow, NULL };
+        /* the fewer-rows kernel on the main GEMM's packing: same contract */
+        if (T[ti]->f32_gemm_rows.igemm) out[n++] = (kern){ T[ti]->name, "rows igemm", &T[ti]->f32_gemm_rows, NULL };
     }
     return n;
 }

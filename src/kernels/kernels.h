@@ -65,6 +65,10 @@ typedef struct cx_kernels {
      * (ResNeXt: 8 or 16 per group), where the main NR would compute mostly
      * padding. igemm NULL when the table has none. */
     cx_f32_gemm_desc f32_gemm_narrow;
+    /* Optional: a kernel on the main GEMM's packed weights (same nr) with
+     * fewer rows, for row counts the main mr covers with many padding rows
+     * (AVX-512: 7x32 for 7x7 and 14x14 maps). igemm NULL where absent. */
+    cx_f32_gemm_desc f32_gemm_rows;
     cx_f32_dwconv_fn f32_dwconv;
     /* Peak probes for `cortex-bench peak`: run the ISA's f32 FMA / int8
      * multiply-add stream for about `seconds`; GFLOP/s and GOPS (2 per MAC). */

@@ -192,6 +192,7 @@ typedef struct conv_job {
     const float *res;
     cx_scratch *scratch;
     size_t m, mtiles, nblk, nblocks;  /* igemm: rows, row tiles, columns per block, blocks per group */
+    const cx_f32_gemm_desc *gemm;     /* igemm: c->gemm, or the table's fewer-rows kernel (same packing) */
     bool pointwise;                   /* 1x1, stride 1, no padding: rows read in place */
     bool prefetch;
 } conv_job;
@@ -244,7 +245,7 @@ static void igemm_task(void *arg, size_t task, int worker)
 {
     const conv_job *j = arg;
     const cx_conv *c = j->c;
-    const size_t MR = c->gemm->mr, NR = c->gemm->nr;
+    const size_t MR = j->gemm->mr, NR = j->gemm->nr;
     const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, cout = (size_t)c->cout;
     size_t mt = task % j->mtiles, nb = task / j->mtiles;
     size_t m0 = mt * MR, mr = CX_MIN(MR, j->m - m0);
@@ -298,7 +299,7 @@ static void igemm_task(void *arg, size_t task, int worker)
         }
         cx_f32_params p = { c->min, c->max, j->res ? j->res + m0 * cout + col : NULL, cout, pf, pf_bytes };
         const float *w = c->packed + gi * c->group_stride + wpanel;
-        c->gemm->igemm(mr, ncols, call_kc, call_ks, a, w, j->y + m0 * cout + col, cout, &p);
+        j->gemm->igemm(mr, ncols, call_kc, call_ks, a, w, j->y + m0 * cout + col, cout, &p);
     }
 }
 
@@ -370,8 +371,15 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
         cx_parallel(pool, gconv_task, &j, j.nblocks * j.mtiles);
         return;
     }
-    const size_t MR = c->gemm->mr, NR = c->gemm->nr;
     j.m = (size_t)out.n * out.d * out.h * out.w;
+    /* the fewer-rows kernel where it computes fewer padding rows (7x7 maps:
+     * 49 rows in 7 tiles of 7, not 56 in tiles of 8) */
+    j.gemm = c->gemm;
+    const cx_f32_gemm_desc *rk = &c->kt->f32_gemm_rows;
+    if (c->gemm == &c->kt->f32_gemm && rk->igemm && rk->nr == c->gemm->nr && rk->mr < c->gemm->mr &&
+        CX_DIV_UP(j.m, rk->mr) * rk->mr < CX_DIV_UP(j.m, c->gemm->mr) * c->gemm->mr)
+        j.gemm = rk;
+    const size_t MR = j.gemm->mr, NR = j.gemm->nr;
     j.mtiles = CX_DIV_UP(j.m, MR);
     size_t panel_bytes = NR * (1 + (size_t)c->ks * c->kc) * sizeof(float);
     size_t panels = CX_MAX((size_t)1, CX_CONV_BLOCK_BYTES / panel_bytes);

@@ -256,6 +256,8 @@ cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, c
     w->min = relu ? 0.0f : -INFINITY;
     w->max = INFINITY;
     w->gemm = &kt->f32_gemm;
+    const cx_f32_gemm_desc *rk = &kt->f32_gemm_rows;
+    w->gemm_rows = rk->igemm && rk->nr == w->gemm->nr && rk->mr < w->gemm->mr ? rk : NULL;
     pick_transforms(w, kt);
 
     const size_t nr = w->gemm->nr, kc = (size_t)cin, nf = (size_t)w->nfreq, A = (size_t)w->alpha;
@@ -365,6 +367,7 @@ typedef struct wino_job {
     size_t tiles_h, tiles_w, ntiles;  /* tiles per image row/column, all images */
     size_t tblk, ntb;                 /* tiles per block, blocks */
     size_t nblk, ncb;                 /* output columns per block, column blocks */
+    const cx_f32_gemm_desc *gemm;     /* w->gemm or w->gemm_rows (same packing) */
 } wino_job;
 
 static void wino_task(void *arg, size_t task, int worker)
@@ -402,7 +405,7 @@ static void wino_task(void *arg, size_t task, int worker)
     /* 2 + 3, per pass of nb output columns:
      * one GEMM per frequency, M[t][f][0..cols) = V[t][f][0..cin) x U_f[:, n..n+cols),
      * then the output transform (+ bias, residual, clamp), edge pixels cropped */
-    const size_t MR = w->gemm->mr, NR = w->gemm->nr, nb = w->nb, msz = nf * nb;
+    const size_t MR = j->gemm->mr, NR = j->gemm->nr, nb = w->nb, msz = nf * nb;
     cx_f32_params p = { -INFINITY, INFINITY, NULL, 0, NULL, 0 };
     for (size_t n = n0; n < n0 + ncols; n += nb) {
         const size_t cols = CX_MIN(nb, n0 + ncols - n);
@@ -420,7 +423,7 @@ static void wino_task(void *arg, size_t task, int worker)
                 for (size_t i = 0; i < MR; i++) l.a[i] = l.v + (i0 + CX_MIN(i, mr - 1)) * vs + f * w->cin_p;
                 p.prefetch = nxt ? nxt + slice * gi / ngroups : NULL;
                 p.prefetch_bytes = nxt ? slice * (gi + 1) / ngroups - slice * gi / ngroups : 0;
-                w->gemm->igemm(mr, cols, cin, 1, l.a, wf, l.m + i0 * msz + f * nb, msz, &p);
+                j->gemm->igemm(mr, cols, cin, 1, l.a, wf, l.m + i0 * msz + f * nb, msz, &p);
             }
         }
         for (size_t t = 0; t < tn; t++) {
@@ -448,10 +451,16 @@ void cx_wino_run(const cx_wino *w, cx_dims in, const float *x, cx_dims out, floa
                  const float *residual, cortex_pool *pool, cx_scratch *scratch)
 {
     wino_job j = { .w = w, .in = in, .out = out, .x = x, .y = y, .res = residual, .scratch = scratch };
-    const size_t M = (size_t)w->m, MR = w->gemm->mr, NR = w->gemm->nr;
+    const size_t M = (size_t)w->m;
     j.tiles_h = CX_DIV_UP((size_t)out.h, M);
     j.tiles_w = CX_DIV_UP((size_t)out.w, M);
     j.ntiles = (size_t)in.n * (size_t)in.d * j.tiles_h * j.tiles_w;
+    /* tiles are the GEMM rows: the fewer-rows kernel where it pads less
+     * (7x7 tiles = 49: 7 groups of 7, not 56 rows in groups of 8) */
+    j.gemm = w->gemm;
+    if (w->gemm_rows && CX_DIV_UP(j.ntiles, w->gemm_rows->mr) * w->gemm_rows->mr < CX_DIV_UP(j.ntiles, w->gemm->mr) * w->gemm->mr)
+        j.gemm = w->gemm_rows;
+    const size_t MR = j.gemm->mr, NR = j.gemm->nr;
     const size_t nt = (size_t)cortex_pool_threads(pool);
 
     /* Tile blocks of whole MR groups, at most max_tiles: one thread takes

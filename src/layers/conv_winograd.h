@@ -61,6 +61,7 @@ typedef struct cx_wino {
     int m, alpha, nfreq;       /* output tile m x m, input tile alpha x alpha, alpha^2 frequencies */
     float min, max;            /* output clamp */
     const cx_f32_gemm_desc *gemm;
+    const cx_f32_gemm_desc *gemm_rows; /* fewer-rows kernel on the same packing, or NULL */
     cx_f32_wino_in_fn in_fn;
     cx_f32_wino_out_fn out_fn;
     float *packed;             /* nfreq panel sets, freq_stride floats apart */
