@@ -260,7 +260,7 @@ static void igemm_task(void *arg, size_t task, int worker)
 
     if (j->pointwise) {
         for (size_t i = 0; i < MR; i++) base[i] = j->x + (m0 + CX_MIN(i, mr - 1)) * (size_t)c->cin;
-    } else {
+    } else if (!im2col) {   /* the im2col path addresses whole kernel rows itself (row_runs) */
         for (size_t i = 0; i < MR; i++) row_taps(j, m0 + CX_MIN(i, mr - 1), base + i, MR);
     }
     const size_t wpanel = (n0 / NR) * NR * (1 + ks * kc);
