@@ -30,6 +30,17 @@ typedef struct cx_f32_params {
     size_t prefetch_bytes;
 } cx_f32_params;
 
+/* A kernel spreads its prefetch stream evenly over its `steps` loop
+ * iterations (a burst of misses at the start would stall the loads behind
+ * it): one prefetch per iteration, advancing by the bytes returned (1..64,
+ * so no cache line is skipped), until prefetch + prefetch_bytes. */
+static inline size_t cx_f32_prefetch_step(const cx_f32_params *p, size_t steps)
+{
+    if (!p->prefetch || steps == 0) return 64;
+    const size_t s = (p->prefetch_bytes + steps - 1) / steps;
+    return s > 64 ? 64 : s < 1 ? 1 : s;
+}
+
 /* f32 indirect GEMM microkernel ("igemm", as in QNNPACK/XNNPACK).
  * Computes rows [0, mr) (mr <= MR) and columns [0, nc) (any nc >= 1) of
  *   C[i][j] = epilogue( W.bias[j] + sum_{t<ks} sum_{k<kc} a[t*MR + i][k] * W[t][k][j] )

@@ -114,15 +114,9 @@ void cx_f32_igemm_ukernel_6x16__avx2(size_t mr, size_t nc, size_t kc, size_t ks,
     }
     const __m256 vmin = _mm256_set1_ps(p->min);
     const __m256 vmax = _mm256_set1_ps(p->max);
-    /* prefetch stream (kernels.h), spread evenly over the call's blocks of 4
-     * k steps: pf advances pf_step <= 64 bytes per block, one prefetch each */
+    /* prefetch stream (kernels.h): one prefetch per block of 4 k steps */
     const char *pf = p->prefetch, *pf_end = pf ? pf + p->prefetch_bytes : NULL;
-    size_t pf_step = 64;
-    if (pf) {
-        const size_t steps = ks * (kc / 4) * ((nc + NR - 1) / NR);
-        pf_step = steps ? (p->prefetch_bytes + steps - 1) / steps : 64;
-        pf_step = pf_step > 64 ? 64 : pf_step < 1 ? 1 : pf_step;
-    }
+    const size_t pf_step = cx_f32_prefetch_step(p, ks * (kc / 4) * ((nc + NR - 1) / NR));
 
     for (;;) {
         __m256 vacc0x0 = _mm256_loadu_ps(w);

@@ -8,32 +8,9 @@
 #include <stdint.h>
 
 #include "kernels/intrin.h"
+#include "kernels/avx512/f32-mask-avx512.h"
 #include "kernels/kernels.h"
 
-#ifdef CX_SIMDE
-/* libsimde-dev 0.7.4 has no masked ps load/store (nor a __mmask16 alias):
- * lane-exact stand-ins that touch only the selected floats, as the
- * instructions do. */
-typedef simde__mmask16 cx_mask16;
-static inline __m512 cx_maskz_loadu(cx_mask16 m, const float *p)
-{
-    float t[16] = { 0 };
-    for (int i = 0; i < 16; i++)
-        if ((m >> i) & 1) t[i] = p[i];
-    return _mm512_loadu_ps(t);
-}
-static inline void cx_mask_storeu(float *p, cx_mask16 m, __m512 v)
-{
-    float t[16];
-    _mm512_storeu_ps(t, v);
-    for (int i = 0; i < 16; i++)
-        if ((m >> i) & 1) p[i] = t[i];
-}
-#else
-typedef __mmask16 cx_mask16;
-#define cx_maskz_loadu(m, p) _mm512_maskz_loadu_ps((m), (p))
-#define cx_mask_storeu(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-#endif
 
 static inline __m512 cx_clamp(__m512 v, __m512 vmin, __m512 vmax)
 {
@@ -82,12 +59,12 @@ void cx_f32_dwconv_ukernel__avx512(size_t channels, size_t ks, const float *cons
         _mm512_storeu_ps(out + c, cx_clamp(acc, vmin, vmax));
     }
     if (c < channels) {
-        const cx_mask16 m = (cx_mask16)((1u << (channels - c)) - 1u);
-        __m512 acc = cx_maskz_loadu(m, bias + c);
+        const cx_m16 m = (cx_m16)((1u << (channels - c)) - 1u);
+        __m512 acc = cx_maskz_loadu16(m, bias + c);
         const float *wp = wt + c;
         for (size_t t = 0; t < ks; t++, wp += channels)
-            acc = _mm512_fmadd_ps(cx_maskz_loadu(m, in[t] + c), cx_maskz_loadu(m, wp), acc);
-        if (res) acc = _mm512_add_ps(acc, cx_maskz_loadu(m, res + c));
-        cx_mask_storeu(out + c, m, cx_clamp(acc, vmin, vmax));
+            acc = _mm512_fmadd_ps(cx_maskz_loadu16(m, in[t] + c), cx_maskz_loadu16(m, wp), acc);
+        if (res) acc = _mm512_add_ps(acc, cx_maskz_loadu16(m, res + c));
+        cx_mask_storeu16(out + c, m, cx_clamp(acc, vmin, vmax));
     }
 }

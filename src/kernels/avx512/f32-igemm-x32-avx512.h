@@ -27,34 +27,11 @@
 #include <stdint.h>
 
 #include "kernels/intrin.h"
+#include "kernels/avx512/f32-mask-avx512.h"
 #include "kernels/kernels.h"
 
 #define NR 32
 
-#ifdef CX_SIMDE
-/* libsimde-dev 0.7.4 has no masked ps load/store (nor a __mmask16 alias):
- * lane-exact stand-ins that touch only the selected floats, as the
- * instructions do. */
-typedef simde__mmask16 cx_mask16;
-static inline __m512 cx_maskz_loadu(cx_mask16 m, const float *p)
-{
-    float t[16] = { 0 };
-    for (int i = 0; i < 16; i++)
-        if ((m >> i) & 1) t[i] = p[i];
-    return _mm512_loadu_ps(t);
-}
-static inline void cx_mask_storeu(float *p, cx_mask16 m, __m512 v)
-{
-    float t[16];
-    _mm512_storeu_ps(t, v);
-    for (int i = 0; i < 16; i++)
-        if ((m >> i) & 1) p[i] = t[i];
-}
-#else
-typedef __mmask16 cx_mask16;
-#define cx_maskz_loadu(m, p) _mm512_maskz_loadu_ps((m), (p))
-#define cx_mask_storeu(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
-#endif
 
 /* one k step: weights at w[wofs .. wofs+31], A element k of each row */
 #define CX_STEP(k, wofs)                                                        \
@@ -106,8 +83,8 @@ typedef __mmask16 cx_mask16;
                 v0 = _mm512_add_ps(v0, _mm512_loadu_ps(r##i));                  \
                 v1 = _mm512_add_ps(v1, _mm512_loadu_ps(r##i + 16));             \
             } else {                                                            \
-                v0 = _mm512_add_ps(v0, cx_maskz_loadu(m0, r##i));               \
-                v1 = _mm512_add_ps(v1, cx_maskz_loadu(m1, r##i + 16));          \
+                v0 = _mm512_add_ps(v0, cx_maskz_loadu16(m0, r##i));               \
+                v1 = _mm512_add_ps(v1, cx_maskz_loadu16(m1, r##i + 16));          \
             }                                                                   \
         }                                                                       \
         v0 = _mm512_min_ps(vmax, _mm512_max_ps(vmin, v0));                      \
@@ -116,8 +93,8 @@ typedef __mmask16 cx_mask16;
             _mm512_storeu_ps(c##i, v0);                                         \
             _mm512_storeu_ps(c##i + 16, v1);                                    \
         } else {                                                                \
-            cx_mask_storeu(c##i, m0, v0);                                       \
-            cx_mask_storeu(c##i + 16, m1, v1);                                  \
+            cx_mask_storeu16(c##i, m0, v0);                                       \
+            cx_mask_storeu16(c##i + 16, m1, v1);                                  \
         }                                                                       \
     } while (0)
 
@@ -152,16 +129,9 @@ void CX_IGEMM_FN(size_t mr, size_t nc, size_t kc, size_t ks, const float *const 
     }
     const __m512 vmin = _mm512_set1_ps(p->min);
     const __m512 vmax = _mm512_set1_ps(p->max);
-    /* prefetch stream, spread evenly over the call's k steps (a burst of
-     * misses at the start stalls the loads behind it): advance pf_step <= 64
-     * bytes per step, one prefetch each, until the stream is done */
+    /* prefetch stream (kernels.h): one prefetch per k step */
     const char *pf = p->prefetch, *pf_end = pf ? pf + p->prefetch_bytes : NULL;
-    size_t pf_step = 64;
-    if (pf) {
-        const size_t steps = ks * kc * ((nc + NR - 1) / NR);
-        pf_step = steps ? (p->prefetch_bytes + steps - 1) / steps : 64;
-        pf_step = pf_step > 64 ? 64 : pf_step < 1 ? 1 : pf_step;
-    }
+    const size_t pf_step = cx_f32_prefetch_step(p, ks * kc * ((nc + NR - 1) / NR));
 
     for (;;) {
         __m512 vacc0x0 = _mm512_loadu_ps(w);
@@ -201,12 +171,12 @@ void CX_IGEMM_FN(size_t mr, size_t nc, size_t kc, size_t ks, const float *const 
             }
         }
 
-        cx_mask16 m0 = (cx_mask16)0xFFFF, m1 = (cx_mask16)0xFFFF;
+        cx_m16 m0 = (cx_m16)0xFFFF, m1 = (cx_m16)0xFFFF;
         if (nc < NR) {
             /* nc in [1, 31]: m0 = first min(nc, 16) lanes, m1 = the rest */
             const uint32_t bits = (uint32_t)((UINT64_C(1) << nc) - 1);
-            m0 = (cx_mask16)(bits & 0xFFFF);
-            m1 = (cx_mask16)(bits >> 16);
+            m0 = (cx_m16)(bits & 0xFFFF);
+            m1 = (cx_m16)(bits >> 16);
         }
 #if MR == 8
         CX_ROW_OUT(7);

@@ -1,5 +1,5 @@
-/* Masked loads/stores and lane helpers shared by the narrow f32 AVX-512
- * kernels (igemm 12x16, gconv). SIMDe 0.7.4 (the test-only CX_SIMDE build)
+/* Masked loads/stores and lane helpers shared by the f32 AVX-512 kernels
+ * (igemm 8x32/7x32 and 12x16, gconv, dwconv). SIMDe 0.7.4 (the test-only CX_SIMDE build)
  * has no masked ps loads/stores, no vextractf32x8 and no _mm512_shuffle_f32x4
  * alias: the masked stand-ins below touch only the selected floats, as the
  * instructions do, so the guard-page tests mean the same in both builds. */
