@@ -23,24 +23,6 @@
 
 #define MAX_TABLES 8
 
-static int tables(const cx_kernels **k)
-{
-    int n = cxt_tables(k, MAX_TABLES);
-    ck_assert_msg(n >= 1, "no kernel table available");
-    return n;
-}
-
-static float *xmalloc(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-/* n floats that end exactly where a PROT_NONE page begins (tests/support) */
-typedef cxt_guard guarded;
-static float *guarded_new(size_t n, guarded *g) { return cxt_guarded((n ? n : 1) * sizeof(float), g); }
-#define guarded_free cxt_guard_free
 
 /* ---------------------------------------------------------------- packing */
 
@@ -88,7 +70,7 @@ START_TEST(test_pack_weights_explicit)
 
     /* every table's NR: size formula and padding */
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t NR = K[ti]->f32_gemm.nr;
         ck_assert_uint_eq(cx_f32_gemm_packed_size(NR + 1, 3, 2, NR), 2 * NR * (1 + 2 * 3));
@@ -122,16 +104,16 @@ static void check_igemm(const cx_kernels *K, const igemm_case *tc)
     ck_assert(mr >= 1 && mr <= MR && nc >= 1 && kc >= 1 && ks >= 1 && cs >= nc && rs >= nc);
 
     /* weights (n, ks, kc) and bias, packed into an exact-size buffer */
-    float *wt = xmalloc(nc * ks * kc), *bias = xmalloc(nc);
+    float *wt = cxt_floats(nc * ks * kc), *bias = cxt_floats(nc);
     cxt_fill(wt, nc * ks * kc, -1.0f, 1.0f);
     cxt_fill(bias, nc, -1.0f, 1.0f);
     const size_t psz = cx_f32_gemm_packed_size(nc, kc, ks, NR);
-    float *packed = xmalloc(psz), *packed_copy = xmalloc(psz);
+    float *packed = cxt_floats(psz), *packed_copy = cxt_floats(psz);
     cx_f32_gemm_pack_weights(nc, kc, ks, NR, wt, bias, packed);
     memcpy(packed_copy, packed, psz * sizeof(float));
 
     /* A: one exact-size row per (tap, row < mr), or the zero row */
-    float *zero = xmalloc(kc), *junk = xmalloc(kc);
+    float *zero = cxt_floats(kc), *junk = cxt_floats(kc);
     memset(zero, 0, kc * sizeof(float));
     cxt_fill(junk, kc, -1000.0f, 1000.0f);
     const float **a = malloc(ks * MR * sizeof *a);
@@ -146,7 +128,7 @@ static void check_igemm(const cx_kernels *K, const igemm_case *tc)
             } else if (tc->zero_pct && cxt_int(0, 99) < tc->zero_pct) {
                 a[t * MR + i] = zero;
             } else {
-                *o = xmalloc(kc);
+                *o = cxt_floats(kc);
                 cxt_fill(*o, kc, -1.0f, 1.0f);
                 a[t * MR + i] = *o;
             }
@@ -155,10 +137,10 @@ static void check_igemm(const cx_kernels *K, const igemm_case *tc)
 
     /* residual: exact size (mr-1)*rs + nc */
     float *res = NULL;
-    guarded rg = { NULL, 0 };
+    cxt_guard rg = { NULL, 0 };
     const size_t rsz = (mr - 1) * rs + nc;
     if (tc->residual) {
-        res = guarded_new(rsz, &rg);
+        res = cxt_guarded_floats(rsz, &rg);
         cxt_fill(res, rsz, -1.0f, 1.0f);
     }
 
@@ -166,7 +148,7 @@ static void check_igemm(const cx_kernels *K, const igemm_case *tc)
      * that nothing outside the mr x nc block changes */
     const size_t csz = tc->c_off + MR * cs;
     cxt_buf cb = cxt_buf_new(csz);
-    float *before = xmalloc(csz);
+    float *before = cxt_floats(csz);
     memcpy(before, cb.p, csz * sizeof(float));
     float *c = cb.p + tc->c_off;
 
@@ -216,7 +198,7 @@ static void check_igemm(const cx_kernels *K, const igemm_case *tc)
     free(a);
     free(zero);
     free(junk);
-    guarded_free(&rg);
+    cxt_guard_free(&rg);
     free(before);
     cxt_buf_free(&cb);
     free(packed);
@@ -234,7 +216,7 @@ static igemm_case base_case(const char *name, size_t nc, size_t kc, size_t ks)
 START_TEST(test_igemm_k_small)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t NR = K[ti]->f32_gemm.nr;
         for (size_t kc = 1; kc < 4; kc++) {
@@ -250,7 +232,7 @@ END_TEST
 START_TEST(test_igemm_k_unroll)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     static const size_t ks_[] = { 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 17, 31, 33, 63, 65 };
     for (int ti = 0; ti < nt; ti++) {
         const size_t NR = K[ti]->f32_gemm.nr;
@@ -268,7 +250,7 @@ END_TEST
 START_TEST(test_igemm_k_large)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t NR = K[ti]->f32_gemm.nr;
         igemm_case tc = base_case("k large", NR, 1000, 1);
@@ -289,7 +271,7 @@ END_TEST
 START_TEST(test_igemm_taps)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     static const size_t taps[] = { 1, 9, 27 };
     for (int ti = 0; ti < nt; ti++) {
         const size_t MR = K[ti]->f32_gemm.mr, NR = K[ti]->f32_gemm.nr;
@@ -313,7 +295,7 @@ END_TEST
 START_TEST(test_igemm_mr)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t MR = K[ti]->f32_gemm.mr, NR = K[ti]->f32_gemm.nr;
         for (size_t mr = 1; mr <= MR; mr++) {
@@ -337,7 +319,7 @@ END_TEST
 START_TEST(test_igemm_nc)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t MR = K[ti]->f32_gemm.mr, NR = K[ti]->f32_gemm.nr;
         for (size_t nc = 1; nc <= 2 * NR + 3; nc++) {
@@ -361,7 +343,7 @@ END_TEST
 START_TEST(test_igemm_strided)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t MR = K[ti]->f32_gemm.mr, NR = K[ti]->f32_gemm.nr;
         const size_t ncs[] = { 1, NR - 1, NR, NR + 1, 2 * NR + 3 };
@@ -382,7 +364,7 @@ END_TEST
 START_TEST(test_igemm_residual)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t MR = K[ti]->f32_gemm.mr, NR = K[ti]->f32_gemm.nr;
         const size_t ncs[] = { 1, 3, NR - 1, NR, NR + 1, 2 * NR + 3 };
@@ -406,7 +388,7 @@ END_TEST
 START_TEST(test_igemm_clamp)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const size_t NR = K[ti]->f32_gemm.nr;
         for (int res = 0; res < 2; res++) {
@@ -431,7 +413,7 @@ END_TEST
 START_TEST(test_igemm_random)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     static const size_t taps[] = { 1, 1, 1, 2, 3, 4, 9, 9, 27 };
     for (int ti = 0; ti < nt; ti++) {
         const size_t MR = K[ti]->f32_gemm.mr, NR = K[ti]->f32_gemm.nr;
@@ -471,12 +453,12 @@ typedef struct {
 static void check_dwconv(const cx_kernels *K, const dw_case *tc)
 {
     const size_t ch = tc->channels, ks = tc->ks;
-    guarded wg, zg, rg = { NULL, 0 }, *ig = calloc(ks, sizeof *ig);
+    cxt_guard wg, zg, rg = { NULL, 0 }, *ig = calloc(ks, sizeof *ig);
     ck_assert(ig);
-    float *w = guarded_new(ch * (1 + ks), &wg), *w_copy = xmalloc(ch * (1 + ks));
+    float *w = cxt_guarded_floats(ch * (1 + ks), &wg), *w_copy = cxt_floats(ch * (1 + ks));
     cxt_fill(w, ch * (1 + ks), -1.0f, 1.0f);
     memcpy(w_copy, w, ch * (1 + ks) * sizeof(float));
-    float *zero = guarded_new(ch, &zg);
+    float *zero = cxt_guarded_floats(ch, &zg);
     memset(zero, 0, ch * sizeof(float));
     const float **in = malloc(ks * sizeof *in);
     ck_assert(in);
@@ -484,14 +466,14 @@ static void check_dwconv(const cx_kernels *K, const dw_case *tc)
         if (tc->zero_pct && cxt_int(0, 99) < tc->zero_pct) {
             in[t] = zero;
         } else {
-            float *row = guarded_new(ch, &ig[t]);
+            float *row = cxt_guarded_floats(ch, &ig[t]);
             cxt_fill(row, ch, -1.0f, 1.0f);
             in[t] = row;
         }
     }
     float *res = NULL;
     if (tc->residual) {
-        res = guarded_new(ch, &rg);
+        res = cxt_guarded_floats(ch, &rg);
         cxt_fill(res, ch, -1.0f, 1.0f);
     }
     cxt_buf out = cxt_buf_new(ch);
@@ -516,12 +498,12 @@ static void check_dwconv(const cx_kernels *K, const dw_case *tc)
         ck_assert_msg(!isnan(got) && err <= tol, "%s: out[%zu] = %.9g, expected %.9g (rel err %.3g > %.3g)", what, c,
                       got, acc, err, tol);
     }
-    for (size_t t = 0; t < ks; t++) guarded_free(&ig[t]);
+    for (size_t t = 0; t < ks; t++) cxt_guard_free(&ig[t]);
     free(ig);
     free(in);
-    guarded_free(&zg);
-    guarded_free(&rg);
-    guarded_free(&wg);
+    cxt_guard_free(&zg);
+    cxt_guard_free(&rg);
+    cxt_guard_free(&wg);
     free(w_copy);
     cxt_buf_free(&out);
 }
@@ -529,7 +511,7 @@ static void check_dwconv(const cx_kernels *K, const dw_case *tc)
 START_TEST(test_dwconv_channels)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     static const size_t taps[] = { 1, 9, 27 };
     for (int ti = 0; ti < nt; ti++) {
         for (size_t ch = 1; ch <= 40; ch++) {
@@ -556,7 +538,7 @@ END_TEST
 START_TEST(test_dwconv_clamp)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     static const size_t chs[] = { 5, 16, 37, 100 };
     for (int ti = 0; ti < nt; ti++) {
         for (size_t x = 0; x < 4; x++) {
@@ -581,7 +563,7 @@ END_TEST
 START_TEST(test_dwconv_random)
 {
     const cx_kernels *K[MAX_TABLES];
-    int nt = tables(K);
+    int nt = cxt_tables_req(K, MAX_TABLES);
     static const size_t taps[] = { 1, 2, 3, 4, 5, 9, 9, 25, 27 };
     for (int ti = 0; ti < nt; ti++) {
         for (int n = 0; n < 250; n++) {

@@ -27,24 +27,6 @@
 
 #define MAX_TABLES 8
 
-static int tables(const cx_kernels **k)
-{
-    int n = cxt_tables(k, MAX_TABLES);
-    ck_assert_msg(n >= 1, "no kernel table available");
-    return n;
-}
-
-static float *xmalloc(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-/* n floats that end exactly where a PROT_NONE page begins (tests/support) */
-typedef cxt_guard guarded;
-static float *guarded_new(size_t n, guarded *g) { return cxt_guarded((n ? n : 1) * sizeof(float), g); }
-#define guarded_free cxt_guard_free
 
 /* The A rows (up to 27 taps x 16 rows per case) come from a slot arena made
  * once per process: SLOTS slots of SLOT_PAGES pages, each followed by a
@@ -53,11 +35,11 @@ static float *guarded_new(size_t n, guarded *g) { return cxt_guarded((n ? n : 1)
 #define SLOT_PAGES 4
 static char *g_arena;
 
-static float *slot_row(size_t slot, size_t n, guarded *fallback)
+static float *slot_row(size_t slot, size_t n, cxt_guard *fallback)
 {
     const size_t pg = (size_t)sysconf(_SC_PAGESIZE), span = (SLOT_PAGES + 1) * pg;
     fallback->map = NULL;
-    if (slot >= SLOTS || n * sizeof(float) > SLOT_PAGES * pg) return guarded_new(n, fallback);
+    if (slot >= SLOTS || n * sizeof(float) > SLOT_PAGES * pg) return cxt_guarded_floats(n, fallback);
     if (!g_arena) {
         void *m = mmap(NULL, SLOTS * span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         ck_assert_msg(m != MAP_FAILED, "mmap failed");
@@ -126,33 +108,33 @@ static void check(const kern *K, const kcase *in)
     const size_t rs = tc.r_stride ? tc.r_stride : N;
     ck_assert(mr >= 1 && mr <= MR && G >= 1 && nc >= 1 && kc >= 1 && ks >= 1 && cs >= N && rs >= N);
 
-    /* PyTorch-layout weights (N, kc, ks) and bias, packed into a guarded buffer */
-    float *wt = xmalloc(N * kc * ks), *bias = xmalloc(N);
+    /* PyTorch-layout weights (N, kc, ks) and bias, packed into a cxt_guard buffer */
+    float *wt = cxt_floats(N * kc * ks), *bias = cxt_floats(N);
     cxt_fill(wt, N * kc * ks, -1.0f, 1.0f);
     cxt_fill(bias, N, -1.0f, 1.0f);
-    guarded pg;
+    cxt_guard pg;
     size_t psz;
     float *packed;
     if (K->gemm) {
         psz = cx_f32_gemm_packed_size(nc, kc, ks, K->gemm->nr);
-        packed = guarded_new(psz, &pg);
+        packed = cxt_guarded_floats(psz, &pg);
         cx_f32_gemm_pack_conv_weights(nc, kc, ks, K->gemm->nr, wt, bias, packed);
     } else {
         psz = cx_f32_gconv_packed_size(K->gconv, G, kc, nc, ks);
-        packed = guarded_new(psz, &pg);
+        packed = cxt_guarded_floats(psz, &pg);
         cx_f32_gconv_pack(K->gconv, G, kc, nc, ks, wt, bias, packed);
     }
-    float *packed_copy = xmalloc(psz);
+    float *packed_copy = cxt_floats(psz);
     memcpy(packed_copy, packed, psz * sizeof(float));
 
-    /* A: a guarded row of off junk + G*kc values per (tap, row < mr), or the
+    /* A: a cxt_guard row of off junk + G*kc values per (tap, row < mr), or the
      * zero row; rows >= mr repeat row mr-1 or point at a junk row */
-    guarded zg, jg;
-    float *zero = guarded_new(rowlen, &zg), *junk = guarded_new(rowlen, &jg);
+    cxt_guard zg, jg;
+    float *zero = cxt_guarded_floats(rowlen, &zg), *junk = cxt_guarded_floats(rowlen, &jg);
     memset(zero, 0, rowlen * sizeof(float));
     cxt_fill(junk, rowlen, -1000.0f, 1000.0f);
     const float **a = malloc(ks * MR * sizeof *a);
-    guarded *owned = calloc(ks * MR, sizeof *owned);
+    cxt_guard *owned = calloc(ks * MR, sizeof *owned);
     ck_assert(a && owned);
     for (size_t t = 0; t < ks; t++) {
         for (size_t i = 0; i < MR; i++) {
@@ -171,10 +153,10 @@ static void check(const kern *K, const kcase *in)
 
     /* residual: exactly (mr-1)*rs + N floats */
     float *res = NULL;
-    guarded rg = { NULL, 0 };
+    cxt_guard rg = { NULL, 0 };
     const size_t rsz = (mr - 1) * rs + N;
     if (tc.residual) {
-        res = guarded_new(rsz, &rg);
+        res = cxt_guarded_floats(rsz, &rg);
         cxt_fill(res, rsz, -1.0f, 1.0f);
     }
 
@@ -182,7 +164,7 @@ static void check(const kern *K, const kcase *in)
      * that nothing outside the mr x N block changes */
     const size_t csz = tc.c_off + MR * cs;
     cxt_buf cb = cxt_buf_new(csz);
-    float *before = xmalloc(csz);
+    float *before = cxt_floats(csz);
     memcpy(before, cb.p, csz * sizeof(float));
     float *c = cb.p + tc.c_off;
 
@@ -228,13 +210,13 @@ static void check(const kern *K, const kcase *in)
                       x >= tc.c_off ? i : (size_t)0, x >= tc.c_off ? j : (size_t)0);
     }
 
-    for (size_t i = 0; i < ks * MR; i++) guarded_free(&owned[i]);
+    for (size_t i = 0; i < ks * MR; i++) cxt_guard_free(&owned[i]);
     free(owned);
     free(a);
-    guarded_free(&zg);
-    guarded_free(&jg);
-    guarded_free(&rg);
-    guarded_free(&pg);
+    cxt_guard_free(&zg);
+    cxt_guard_free(&jg);
+    cxt_guard_free(&rg);
+    cxt_guard_free(&pg);
     free(before);
     cxt_buf_free(&cb);
     free(packed_copy);
@@ -249,7 +231,7 @@ static void check(const kern *K, const kcase *in)
 static int narrow_kernels(kern *out)
 {
     const cx_kernels *T[MAX_TABLES];
-    int nt = tables(T), n = 0;
+    int nt = cxt_tables_req(T, MAX_TABLES), n = 0;
     for (int ti = 0; ti < nt; ti++) {
         if (T[ti]->f32_gemm_narrow.igemm) out[n++] = (kern){ T[ti]->name, "narrow igemm", &T[ti]->f32_gemm_narrow, NULL };
         /* the fewer-rows kernel on the main GEMM's packing: same contract */
@@ -261,7 +243,7 @@ static int narrow_kernels(kern *out)
 static int gconv_kernels(kern *out)
 {
     const cx_kernels *T[MAX_TABLES];
-    int nt = tables(T), n = 0;
+    int nt = cxt_tables_req(T, MAX_TABLES), n = 0;
     for (int ti = 0; ti < nt; ti++) {
         const cx_f32_gconv_desc *const *l;
         size_t m = cx_f32_gconv_list(T[ti], &l);
@@ -287,7 +269,7 @@ START_TEST(test_narrow_tables)
 {
     /* every SIMD table has a narrow GEMM, narrower than its main one */
     const cx_kernels *T[MAX_TABLES];
-    int nt = tables(T);
+    int nt = cxt_tables_req(T, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const cx_kernels *k = T[ti];
         if (k == &cx_kernels_scalar) continue;
@@ -596,7 +578,7 @@ END_TEST
 START_TEST(test_gconv_find)
 {
     const cx_kernels *T[MAX_TABLES];
-    int nt = tables(T);
+    int nt = cxt_tables_req(T, MAX_TABLES);
     for (int ti = 0; ti < nt; ti++) {
         const cx_kernels *k = T[ti];
         const cx_f32_gconv_desc *const *l;

@@ -115,3 +115,19 @@ void cxt_guard_free(cxt_guard *g)
     if (g->map) munmap(g->map, g->len);
     g->map = NULL;
 }
+
+float *cxt_guarded_floats(size_t n, cxt_guard *g) { return cxt_guarded((n ? n : 1) * sizeof(float), g); }
+
+float *cxt_floats(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+
+int cxt_tables_req(const cx_kernels **out, int max)
+{
+    int n = cxt_tables(out, max);
+    ck_assert_msg(n >= 1, "no kernel table available");
+    return n;
+}

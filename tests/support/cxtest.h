@@ -31,6 +31,11 @@ void cxt_buf_free(cxt_buf *b);
 typedef struct { void *map; size_t len; } cxt_guard;
 void *cxt_guarded(size_t bytes, cxt_guard *g);
 void cxt_guard_free(cxt_guard *g);
+/* n floats (at least one) ending at the guard page */
+float *cxt_guarded_floats(size_t n, cxt_guard *g);
+
+/* malloc of n floats (at least one); fails the test when out of memory */
+float *cxt_floats(size_t n);
 
 /* max |a-b| / max(|b|, floor) over n; index of worst in *worst */
 double cxt_rel_err(const float *a, const float *b, size_t n, double floor, size_t *worst);
@@ -38,6 +43,8 @@ double cxt_rel_err(const float *a, const float *b, size_t n, double floor, size_
 /* Kernel tables the current machine can run (scalar always). When the
  * environment sets CORTEX_TEST_ISA, only that one (the SIMDe build). */
 int cxt_tables(const cx_kernels **out, int max);
+/* the same, failing the test when there is none */
+int cxt_tables_req(const cx_kernels **out, int max);
 
 /* Standard main: runs the suite built by make_suite(), exits non-zero on failure. */
 int cxt_main(Suite *(*make_suite)(void));
