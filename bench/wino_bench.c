@@ -113,8 +113,8 @@ int main(int argc, char **argv)
         cx_conv conv;
         cx_wino wf[2];
         if (cx_conv_create(&conv, C, C, 1, &g, false, w, b, kt) ||
-            cx_wino_create(&wf[0], CX_WINO_F4, C, C, &g, false, w, b, kt) ||
-            cx_wino_create(&wf[1], CX_WINO_F2, C, C, &g, false, w, b, kt)) return 1;
+            cx_wino_create(&wf[0], CX_WINO_F4, C, C, 1, &g, false, w, b, kt) ||
+            cx_wino_create(&wf[1], CX_WINO_F2, C, C, 1, &g, false, w, b, kt)) return 1;
         cx_dims in = { 1, 1, H, W, C }, out;
         cx_conv_out_dims(&conv, in, &out);
         size_t xn = cx_dims_numel(in), yn = cx_dims_numel(out);

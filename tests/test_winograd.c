@@ -2,7 +2,9 @@
  * reference cx_conv_ref: ResNet channel counts at small spatial sizes, edge
  * tiles (H, W not multiples of the tile, smaller than a tile, 1x1), padding 0
  * and 1, channel counts off the kernels' NR and vector widths, residual and
- * ReLU on and off, batch 2, every kernel table this CPU runs, 1 and 2 threads.
+ * ReLU on and off, batch 2, groups (ResNeXt's 32 channels per group, odd
+ * group widths, one channel per group), every kernel table this CPU runs, 1
+ * and 2 threads.
  *
  * Error measure: max |y - ref| / max |ref| over the layer (Winograd's error
  * scales with the layer's magnitude, not with each output's). Set
@@ -25,33 +27,43 @@
 typedef struct wcase {
     const char *name;
     int n, cin, h, w, cout, pad, relu, residual;
-    int d;   /* depth (NDHWC, kernel depth 1); 0 = 1 */
+    int d;       /* depth (NDHWC, kernel depth 1); 0 = 1 */
+    int groups;  /* 0 = 1 */
 } wcase;
 
 static const wcase CASES[] = {
-    /* name                    n  cin  h   w  cout pad relu res d */
-    { "resnet 64 @ 12x12",     1, 64, 12, 12, 64, 1, 1, 0, 0 },
-    { "resnet 64 res+relu",    1, 64, 9, 10, 64, 1, 1, 1, 0 },
-    { "resnet 128 @ 7x7",      1, 128, 7, 7, 128, 1, 1, 1, 0 },
-    { "resnet 256 @ 6x6",      1, 256, 6, 6, 256, 1, 1, 0, 0 },
-    { "resnet 512 @ 5x5",      1, 512, 5, 5, 512, 1, 0, 1, 0 },
-    { "resnet 512 @ 7x7",      1, 512, 7, 7, 512, 1, 1, 1, 0 },
-    { "H,W not mult of 4",     1, 16, 7, 9, 24, 1, 1, 0, 0 },
-    { "H,W < 4",               1, 8, 3, 2, 8, 1, 0, 0, 0 },
-    { "H < 4, W large",        1, 8, 2, 13, 8, 1, 1, 1, 0 },
-    { "1x1 spatial",           1, 32, 1, 1, 40, 1, 0, 1, 0 },
-    { "pad 0",                 1, 16, 10, 11, 16, 0, 1, 0, 0 },
-    { "pad 0 exact 3x3",       1, 5, 3, 3, 7, 0, 0, 0, 0 },
-    { "pad 0 6x6",             2, 20, 6, 6, 17, 0, 1, 1, 0 },
-    { "cin,cout odd",          1, 3, 8, 8, 5, 1, 1, 0, 0 },
-    { "cin 17 cout 33",        1, 17, 5, 6, 33, 1, 0, 0, 0 },
-    { "cout 31 (NR-1)",        1, 23, 6, 5, 31, 1, 1, 1, 0 },
-    { "cout 65",               1, 24, 5, 5, 65, 1, 0, 1, 0 },
-    { "batch 2",               2, 32, 9, 7, 48, 1, 1, 1, 0 },
-    { "batch 2 res no relu",   2, 16, 4, 4, 16, 1, 0, 1, 0 },
-    { "many tiles (blocks)",   1, 64, 40, 36, 32, 1, 1, 1, 0 },
-    { "batch 3 many tiles",    3, 40, 17, 19, 20, 1, 0, 0, 0 },
-    { "depth 3 (1x3x3 kernel)", 2, 12, 5, 6, 20, 1, 1, 1, 3 },
+    /* name                    n  cin  h   w  cout pad relu res d  groups */
+    { "resnet 64 @ 12x12",     1, 64, 12, 12, 64, 1, 1, 0, 0, 0 },
+    { "resnet 64 res+relu",    1, 64, 9, 10, 64, 1, 1, 1, 0, 0 },
+    { "resnet 128 @ 7x7",      1, 128, 7, 7, 128, 1, 1, 1, 0, 0 },
+    { "resnet 256 @ 6x6",      1, 256, 6, 6, 256, 1, 1, 0, 0, 0 },
+    { "resnet 512 @ 5x5",      1, 512, 5, 5, 512, 1, 0, 1, 0, 0 },
+    { "resnet 512 @ 7x7",      1, 512, 7, 7, 512, 1, 1, 1, 0, 0 },
+    { "H,W not mult of 4",     1, 16, 7, 9, 24, 1, 1, 0, 0, 0 },
+    { "H,W < 4",               1, 8, 3, 2, 8, 1, 0, 0, 0, 0 },
+    { "H < 4, W large",        1, 8, 2, 13, 8, 1, 1, 1, 0, 0 },
+    { "1x1 spatial",           1, 32, 1, 1, 40, 1, 0, 1, 0, 0 },
+    { "pad 0",                 1, 16, 10, 11, 16, 0, 1, 0, 0, 0 },
+    { "pad 0 exact 3x3",       1, 5, 3, 3, 7, 0, 0, 0, 0, 0 },
+    { "pad 0 6x6",             2, 20, 6, 6, 17, 0, 1, 1, 0, 0 },
+    { "cin,cout odd",          1, 3, 8, 8, 5, 1, 1, 0, 0, 0 },
+    { "cin 17 cout 33",        1, 17, 5, 6, 33, 1, 0, 0, 0, 0 },
+    { "cout 31 (NR-1)",        1, 23, 6, 5, 31, 1, 1, 1, 0, 0 },
+    { "cout 65",               1, 24, 5, 5, 65, 1, 0, 1, 0, 0 },
+    { "batch 2",               2, 32, 9, 7, 48, 1, 1, 1, 0, 0 },
+    { "batch 2 res no relu",   2, 16, 4, 4, 16, 1, 0, 1, 0, 0 },
+    { "many tiles (blocks)",   1, 64, 40, 36, 32, 1, 1, 1, 0, 0 },
+    { "batch 3 many tiles",    3, 40, 17, 19, 20, 1, 0, 0, 0, 0 },
+    { "depth 3 (1x3x3 kernel)", 2, 12, 5, 6, 20, 1, 1, 1, 3, 0 },
+    /* grouped                 n  cin  h   w  cout pad relu res d  groups */
+    { "resnext 8x32 @ 14x14",  1, 256, 14, 14, 256, 1, 1, 1, 0, 8 },
+    { "groups kc 5 nc 7",      1, 15, 9, 7, 21, 1, 0, 1, 0, 3 },
+    { "groups nc 40 (> NR)",   1, 32, 6, 6, 80, 1, 1, 0, 0, 2 },
+    { "groups nc 64 @ 7x7",    1, 128, 7, 7, 128, 1, 1, 1, 0, 2 },
+    { "groups many tiles",     2, 64, 30, 26, 64, 1, 1, 1, 0, 4 },
+    { "groups pad 0",          1, 48, 8, 9, 96, 0, 0, 0, 0, 3 },
+    { "1 channel per group",   1, 8, 5, 5, 8, 1, 1, 1, 0, 8 },
+    { "groups 1x1 spatial",    1, 16, 1, 1, 32, 1, 0, 1, 0, 4 },
 };
 
 static int verbose(void)
@@ -78,15 +90,16 @@ static double g_worst[2];   /* worst error seen per variant (F2, F4) */
 static int run_case(const wcase *wc, cx_wino_variant v, const cx_kernels *kt, cortex_pool *pool)
 {
     cx_conv_geom g = { { 1, 3, 3 }, { 1, 1, 1 }, { 0, wc->pad, wc->pad }, { 1, 1, 1 } };
-    ck_assert(cx_wino_applicable(wc->cin, wc->cout, 1, &g));
-    size_t wn = (size_t)wc->cout * (size_t)wc->cin * 9;
+    const int groups = wc->groups ? wc->groups : 1, kc = wc->cin / groups;
+    ck_assert(cx_wino_applicable(wc->cin, wc->cout, groups, &g));
+    size_t wn = (size_t)wc->cout * (size_t)kc * 9;
     float *w = malloc(wn * sizeof(float)), *b = malloc((size_t)wc->cout * sizeof(float));
     /* He-like weight scale, so outputs stay O(1) as in a trained net */
-    float ws = (float)sqrt(3.0 / (9.0 * wc->cin));
+    float ws = (float)sqrt(3.0 / (9.0 * kc));
     cxt_fill(w, wn, -ws, ws);
     cxt_fill(b, (size_t)wc->cout, -0.5f, 0.5f);
     cx_wino cw;
-    ck_assert_int_eq(cx_wino_create(&cw, v, wc->cin, wc->cout, &g, wc->relu, w, b, kt), CORTEX_OK);
+    ck_assert_int_eq(cx_wino_create(&cw, v, wc->cin, wc->cout, groups, &g, wc->relu, w, b, kt), CORTEX_OK);
     const int d = wc->d ? wc->d : 1;
     cx_dims in = { wc->n, d, wc->h, wc->w, wc->cin };
     cx_dims out = { wc->n, d, wc->h + 2 * wc->pad - 2, wc->w + 2 * wc->pad - 2, wc->cout };
@@ -94,7 +107,7 @@ static int run_case(const wcase *wc, cx_wino_variant v, const cx_kernels *kt, co
     float *x = malloc(xn * sizeof(float)), *ref = malloc(yn * sizeof(float)), *res = NULL;
     cxt_fill(x, xn, -1.0f, 1.0f);
     if (wc->residual) { res = malloc(yn * sizeof(float)); cxt_fill(res, yn, -1.0f, 1.0f); }
-    cx_conv_ref(wc->cin, wc->cout, 1, &g, w, b, wc->relu ? 0.0f : -INFINITY, INFINITY, in, x, out, ref, res);
+    cx_conv_ref(wc->cin, wc->cout, groups, &g, w, b, wc->relu ? 0.0f : -INFINITY, INFINITY, in, x, out, ref, res);
 
     int nt = cortex_pool_threads(pool);
     size_t sb = cx_wino_scratch_bytes(&cw);
@@ -110,8 +123,8 @@ static int run_case(const wcase *wc, cx_wino_variant v, const cx_kernels *kt, co
     double *wst = &g_worst[v == CX_WINO_F4];
     if (err > *wst) *wst = err;
     if (!ok || verbose())
-        fprintf(stderr, "wino F%d '%s' on %s (%d threads): err %.3g (max|y-ref|/max|ref|), red zones %s\n", (int)v,
-                wc->name, kt->name, nt, err, red ? "ok" : "WRITTEN");
+        fprintf(stderr, "wino F%d '%s' (groups %d) on %s (%d threads): err %.3g (max|y-ref|/max|ref|), red zones %s\n",
+                (int)v, wc->name, groups, kt->name, nt, err, red ? "ok" : "WRITTEN");
     for (int i = 0; i < nt; i++) free((char *)sc[i].p - 4);
     free(sc);
     cxt_buf_free(&y);
@@ -146,12 +159,17 @@ START_TEST(wino_random_shapes)
     int nt = cxt_tables(t, 4);
     for (int it = 0; it < 60; it++) {
         wcase wc = { "random", cxt_int(1, 2), cxt_int(1, 70), cxt_int(1, 13), cxt_int(1, 13), cxt_int(1, 70),
-                     cxt_int(0, 1), cxt_int(0, 1), cxt_int(0, 1), 1 };
+                     cxt_int(0, 1), cxt_int(0, 1), cxt_int(0, 1), 1, 1 };
+        if (cxt_int(0, 1)) {   /* grouped: cin, cout multiples of a random group count */
+            wc.groups = cxt_int(2, 8);
+            wc.cin = wc.groups * cxt_int(1, 12);
+            wc.cout = wc.groups * cxt_int(1, 40);
+        }
         if (wc.h + 2 * wc.pad < 3 || wc.w + 2 * wc.pad < 3) continue;
         cx_wino_variant v = cxt_int(0, 3) ? CX_WINO_F4 : CX_WINO_F2;
         const cx_kernels *kt = t[cxt_int(0, nt - 1)];
-        ck_assert_msg(run_case(&wc, v, kt, NULL), "random %d: F%d n%d c%d->%d %dx%d pad %d relu %d res %d on %s", it,
-                      (int)v, wc.n, wc.cin, wc.cout, wc.h, wc.w, wc.pad, wc.relu, wc.residual, kt->name);
+        ck_assert_msg(run_case(&wc, v, kt, NULL), "random %d: F%d n%d c%d->%d g%d %dx%d pad %d relu %d res %d on %s", it,
+                      (int)v, wc.n, wc.cin, wc.cout, wc.groups, wc.h, wc.w, wc.pad, wc.relu, wc.residual, kt->name);
     }
 }
 END_TEST
@@ -222,7 +240,9 @@ START_TEST(wino_applicability)
 {
     cx_conv_geom g = { { 1, 3, 3 }, { 1, 1, 1 }, { 0, 1, 1 }, { 1, 1, 1 } };
     ck_assert(cx_wino_applicable(64, 64, 1, &g));
-    ck_assert(!cx_wino_applicable(64, 64, 2, &g));
+    ck_assert(cx_wino_applicable(64, 64, 2, &g));
+    ck_assert(!cx_wino_applicable(64, 64, 3, &g));   /* groups must divide both */
+    ck_assert(!cx_wino_applicable(64, 48, 32, &g));
     g.s[1] = g.s[2] = 2;
     ck_assert(!cx_wino_applicable(64, 64, 1, &g));
     g.s[1] = g.s[2] = 1;
@@ -240,10 +260,10 @@ START_TEST(wino_applicability)
     g.k[2] = 3;
     cx_wino w;
     float wt[9] = { 0 };
-    ck_assert_int_eq(cx_wino_create(&w, CX_WINO_F4, 1, 1, &g, false, wt, NULL, &cx_kernels_scalar), CORTEX_OK);
+    ck_assert_int_eq(cx_wino_create(&w, CX_WINO_F4, 1, 1, 1, &g, false, wt, NULL, &cx_kernels_scalar), CORTEX_OK);
     cx_wino_destroy(&w);
     g.s[1] = 2;
-    ck_assert_int_eq(cx_wino_create(&w, CX_WINO_F4, 1, 1, &g, false, wt, NULL, &cx_kernels_scalar), CORTEX_ERR_SHAPE);
+    ck_assert_int_eq(cx_wino_create(&w, CX_WINO_F4, 1, 1, 1, &g, false, wt, NULL, &cx_kernels_scalar), CORTEX_ERR_SHAPE);
 }
 END_TEST
 

@@ -8,6 +8,8 @@
  *    table's microkernel, which walks packed weight panels. A 1x1 stride-1 conv
  *    reads the input in place: its pointers are just the rows.
  *  - dw: depthwise (groups == cin == cout), one output pixel per kernel call.
+ *  - Winograd (conv_winograd.h) for 3x3 stride-1 layers, grouped ones included
+ *    where each group fills whole kernel panels (pick_wino).
  * Work is split into tasks (group, column block, row tile) so that consecutive
  * tasks reuse the same packed weight block from L2. */
 #include <math.h>
@@ -36,9 +38,13 @@
 static int pick_wino(const cx_kernels *kt, int cin, int cout, int groups, const cx_conv_geom *g)
 {
     if (kt == &cx_kernels_scalar || !cx_wino_applicable(cin, cout, groups, g)) return 0;
+    /* grouped: only groups whose outputs fill whole panels of the main
+     * kernel (ResNeXt-101 32x8d's 32 channels per group at 14x14 on AVX-512);
+     * narrower groups keep the gconv kernels, which fill the vector lanes */
+    if (groups > 1 && (cout / groups) % (int)kt->f32_gemm.nr != 0) return 0;
     const char *env = getenv("CORTEX_WINOGRAD");
     if (env && env[0] == '0') return 0;
-    double wc = (double)cin * cout * sizeof(float);
+    double wc = (double)(cin / groups) * cout * sizeof(float);
     if (36 * wc <= CX_WINO_MAX_BYTES) return CX_WINO_F4;
     if (16 * wc <= CX_WINO_MAX_BYTES) return CX_WINO_F2;
     return 0;
@@ -91,7 +97,7 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
         c->algo = CX_CONV_WINO;
         c->wino = calloc(1, sizeof *c->wino);
         if (!c->wino) return CORTEX_ERR_NOMEM;
-        cortex_status st = cx_wino_create(c->wino, (cx_wino_variant)wv, cin, cout, g, relu, w, bias, kt);
+        cortex_status st = cx_wino_create(c->wino, (cx_wino_variant)wv, cin, cout, groups, g, relu, w, bias, kt);
         if (st != CORTEX_OK) { free(c->wino); c->wino = NULL; return st; }
         return CORTEX_OK;
     }

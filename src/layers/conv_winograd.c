@@ -216,7 +216,7 @@ static const double G2[4][3] = {
 
 bool cx_wino_applicable(int cin, int cout, int groups, const cx_conv_geom *g)
 {
-    if (cin <= 0 || cout <= 0 || groups != 1) return false;
+    if (cin <= 0 || cout <= 0 || groups <= 0 || cin % groups || cout % groups) return false;
     if (g->k[0] != 1 || g->k[1] != 3 || g->k[2] != 3) return false;
     if (g->s[0] != 1 || g->s[1] != 1 || g->s[2] != 1) return false;
     if (g->dil[0] != 1 || g->dil[1] != 1 || g->dil[2] != 1) return false;
@@ -241,13 +241,16 @@ static void pick_transforms(cx_wino *w, const cx_kernels *kt)
     }
 }
 
-cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, const cx_conv_geom *g,
+cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, int groups, const cx_conv_geom *g,
                              bool relu, const float *weight, const float *bias, const cx_kernels *kt)
 {
     memset(w, 0, sizeof *w);
-    if (!cx_wino_applicable(cin, cout, 1, g) || (v != CX_WINO_F2 && v != CX_WINO_F4)) return CORTEX_ERR_SHAPE;
+    if (!cx_wino_applicable(cin, cout, groups, g) || (v != CX_WINO_F2 && v != CX_WINO_F4)) return CORTEX_ERR_SHAPE;
     w->cin = cin;
     w->cout = cout;
+    w->groups = groups;
+    w->kc = cin / groups;
+    w->nc = cout / groups;
     w->pad_h = g->p[1];
     w->pad_w = g->p[2];
     w->m = (int)v;
@@ -260,46 +263,54 @@ cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, c
     w->gemm_rows = rk->igemm && rk->nr == w->gemm->nr && rk->mr < w->gemm->mr ? rk : NULL;
     pick_transforms(w, kt);
 
-    const size_t nr = w->gemm->nr, kc = (size_t)cin, nf = (size_t)w->nfreq, A = (size_t)w->alpha;
-    w->freq_stride = cx_f32_gemm_packed_size((size_t)cout, kc, 1, nr);
+    const size_t nr = w->gemm->nr, kc = (size_t)w->kc, nc = (size_t)w->nc, nf = (size_t)w->nfreq, A = (size_t)w->alpha;
+    /* one group's panel set per frequency; groups > 1 store a group's
+     * frequencies together so a task streams its groups' weights in order */
+    w->freq_stride = cx_f32_gemm_packed_size(nc, kc, 1, nr);
+    w->group_stride = nf * w->freq_stride;
     size_t total;
-    if (!cx_mul_ok(w->freq_stride, nf * sizeof(float), &total)) return CORTEX_ERR_NOMEM;
+    if (!cx_mul_ok(w->group_stride, (size_t)groups * sizeof(float), &total)) return CORTEX_ERR_NOMEM;
     w->packed = cx_alloc(total);   /* every float is written below (no calloc pass over 37 MB) */
     w->bias = cx_calloc((size_t)cout * sizeof(float));
-    w->zero = cx_calloc(kc * sizeof(float));
+    w->zero = cx_calloc((size_t)cin * sizeof(float));
     if (!w->packed || !w->bias || !w->zero) { cx_wino_destroy(w); return CORTEX_ERR_NOMEM; }
     if (bias) memcpy(w->bias, bias, (size_t)cout * sizeof(float));
 
     /* U = G g G^T in double, scattered into the packed layout of kernels.h
-     * (per NR panel: NR zero biases, then (k, j) weights). Loop order (panel,
-     * k, column) writes each frequency's panel sequentially. */
+     * (per NR panel: NR zero biases, then (k, j) weights), per group. Loop
+     * order (group, panel, k, column) writes each frequency's panels
+     * sequentially. */
     const double(*G)[3] = w->m == 4 ? G4 : G2;
     const size_t panel = nr * (1 + kc);
-    for (size_t o0 = 0; o0 < (size_t)cout; o0 += nr) {
-        for (size_t f = 0; f < nf; f++)
-            memset(w->packed + f * w->freq_stride + o0 / nr * panel, 0, nr * sizeof(float));   /* zero bias */
-        for (size_t k = 0; k < kc; k++)
-            for (size_t o = o0; o < o0 + nr; o++) {
-                float *dst = w->packed + o0 / nr * panel + nr + k * nr + (o - o0);
-                if (o >= (size_t)cout) {   /* padding column */
-                    for (size_t f = 0; f < nf; f++) dst[f * w->freq_stride] = 0.0f;
-                    continue;
-                }
-                const float *gk = weight + (o * kc + k) * 9;
-                double tg[6][3];            /* G g */
-                for (size_t i = 0; i < A; i++)
-                    for (int s = 0; s < 3; s++)
-                        tg[i][s] = G[i][0] * gk[0 * 3 + s] + G[i][1] * gk[1 * 3 + s] + G[i][2] * gk[2 * 3 + s];
-                for (size_t i = 0; i < A; i++)
-                    for (size_t j = 0; j < A; j++) {
-                        double u = tg[i][0] * G[j][0] + tg[i][1] * G[j][1] + tg[i][2] * G[j][2];
-                        dst[(i * A + j) * w->freq_stride] = (float)u;
+    for (size_t gi = 0; gi < (size_t)groups; gi++) {
+        float *gdst = w->packed + gi * w->group_stride;
+        for (size_t o0 = 0; o0 < nc; o0 += nr) {
+            for (size_t f = 0; f < nf; f++)
+                memset(gdst + f * w->freq_stride + o0 / nr * panel, 0, nr * sizeof(float));   /* zero bias */
+            for (size_t k = 0; k < kc; k++)
+                for (size_t o = o0; o < o0 + nr; o++) {
+                    float *dst = gdst + o0 / nr * panel + nr + k * nr + (o - o0);
+                    if (o >= nc) {   /* padding column */
+                        for (size_t f = 0; f < nf; f++) dst[f * w->freq_stride] = 0.0f;
+                        continue;
                     }
-            }
+                    const float *gk = weight + ((gi * nc + o) * kc + k) * 9;
+                    double tg[6][3];            /* G g */
+                    for (size_t i = 0; i < A; i++)
+                        for (int s = 0; s < 3; s++)
+                            tg[i][s] = G[i][0] * gk[0 * 3 + s] + G[i][1] * gk[1 * 3 + s] + G[i][2] * gk[2 * 3 + s];
+                    for (size_t i = 0; i < A; i++)
+                        for (size_t j = 0; j < A; j++) {
+                            double u = tg[i][0] * G[j][0] + tg[i][1] * G[j][1] + tg[i][2] * G[j][2];
+                            dst[(i * A + j) * w->freq_stride] = (float)u;
+                        }
+                }
+        }
     }
 
-    w->cin_p = CX_ROUND_UP(kc, (size_t)CX_WINO_CH_ALIGN);
+    w->cin_p = CX_ROUND_UP((size_t)cin, (size_t)CX_WINO_CH_ALIGN);
     w->nb = CX_MIN(CX_ROUND_UP((size_t)CX_WINO_NB, nr), CX_ROUND_UP((size_t)cout, nr));
+    if (groups > 1) w->nb = CX_MAX(w->nb, CX_ROUND_UP(nc, (size_t)CX_WINO_CH_ALIGN));   /* one whole group fits */
     const size_t MR = w->gemm->mr;
     const size_t per_tile = nf * (w->cin_p + w->nb) * sizeof(float);
     size_t budget = CX_WINO_BLOCK_BYTES;
@@ -318,7 +329,7 @@ void cx_wino_destroy(cx_wino *w)
 
 uint64_t cx_wino_macs(const cx_wino *w, cx_dims out)
 {
-    return (uint64_t)out.n * out.d * out.h * out.w * (uint64_t)w->cout * (uint64_t)w->cin * 9u;
+    return (uint64_t)out.n * out.d * out.h * out.w * (uint64_t)w->cout * (uint64_t)w->kc * 9u;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -330,17 +341,24 @@ typedef struct scratch_layout {
     const float **res;
 } scratch_layout;
 
+/* V and M of one block share one region of max_tiles * nf * (cin_p + nb)
+ * floats: the dense path splits it at max_tiles * nf * cin_p, the grouped
+ * path per run by its block shape (m set by the task). */
+static size_t region_floats(const cx_wino *w)
+{
+    return w->max_tiles * (size_t)w->nfreq * (w->cin_p + w->nb);
+}
+
 static size_t layout(const cx_wino *w, void *base, scratch_layout *l)
 {
     const size_t T = w->max_tiles, nf = (size_t)w->nfreq, mm = (size_t)(w->m * w->m);
     uintptr_t p = CX_ROUND_UP((uintptr_t)base, (uintptr_t)CX_ALIGN);
     const uintptr_t p0 = (uintptr_t)base;
     if (l) l->v = (float *)p;
-    p += T * nf * w->cin_p * sizeof(float);
-    if (l) l->m = (float *)p;
-    p += T * nf * w->nb * sizeof(float);
-    if (l) l->junk = (float *)p;
-    p += w->nb * sizeof(float);
+    if (l) l->m = (float *)p + T * nf * w->cin_p;
+    p += region_floats(w) * sizeof(float);
+    if (l) l->junk = (float *)p;   /* cropped pixels of up to cout columns */
+    p += CX_ROUND_UP((size_t)w->cout, (size_t)CX_WINO_CH_ALIGN) * sizeof(float);
     if (l) l->a = (const float **)p;
     p += w->gemm->mr * sizeof(float *);
     if (l) l->in = (const float **)p;
@@ -366,9 +384,66 @@ typedef struct wino_job {
     cx_scratch *scratch;
     size_t tiles_h, tiles_w, ntiles;  /* tiles per image row/column, all images */
     size_t tblk, ntb;                 /* tiles per block, blocks */
-    size_t nblk, ncb;                 /* output columns per block, column blocks */
+    size_t nblk, ncb;                 /* dense: output columns per block, column blocks */
+    size_t gblk, ngb;                 /* grouped: groups per block, group blocks */
     const cx_f32_gemm_desc *gemm;     /* w->gemm or w->gemm_rows (same packing) */
 } wino_job;
+
+/* Input transform of tiles t0..t0+tn, channels ch0..ch0+nch, into
+ * v + t*vs + f*cs. */
+static void transform_in(const wino_job *j, const scratch_layout *l, size_t t0, size_t tn, size_t ch0, size_t nch,
+                         float *v, size_t vs, size_t cs)
+{
+    const cx_wino *w = j->w;
+    const size_t M = (size_t)w->m, A = (size_t)w->alpha, cin = (size_t)w->cin;
+    const cx_dims in = j->in;
+    const size_t per_img = j->tiles_h * j->tiles_w;
+    for (size_t t = 0; t < tn; t++) {
+        const size_t tile = t0 + t, img = tile / per_img, r = tile % per_img;
+        const long ih0 = (long)(r / j->tiles_w * M) - w->pad_h, iw0 = (long)(r % j->tiles_w * M) - w->pad_w;
+        const float *base = j->x + img * (size_t)in.h * in.w * cin + ch0;
+        for (size_t a = 0; a < A; a++) {
+            const long ih = ih0 + (long)a;
+            const bool rowin = ih >= 0 && ih < in.h;
+            for (size_t b = 0; b < A; b++) {
+                const long iw = iw0 + (long)b;
+                l->in[a * A + b] = rowin && iw >= 0 && iw < in.w ? base + ((size_t)ih * in.w + (size_t)iw) * cin
+                                                                 : w->zero + ch0;
+            }
+        }
+        w->in_fn(nch, l->in, v + t * vs, cs);
+    }
+}
+
+/* Output transform of tiles t0..t0+tn, columns n..n+cols, from m + t*ms_tile
+ * (frequency stride ms_f), fused with bias, residual and clamp; edge pixels
+ * cropped. */
+static void transform_out(const wino_job *j, const scratch_layout *l, size_t t0, size_t tn, size_t n, size_t cols,
+                          const float *m, size_t ms_tile, size_t ms_f)
+{
+    const cx_wino *w = j->w;
+    const size_t M = (size_t)w->m, cout = (size_t)w->cout;
+    const cx_dims out = j->out;
+    const size_t per_img = j->tiles_h * j->tiles_w;
+    for (size_t t = 0; t < tn; t++) {
+        const size_t tile = t0 + t, img = tile / per_img, r = tile % per_img;
+        const size_t oh0 = r / j->tiles_w * M, ow0 = r % j->tiles_w * M;
+        const size_t pix0 = img * (size_t)out.h * out.w;
+        for (size_t a = 0; a < M; a++)
+            for (size_t b = 0; b < M; b++) {
+                const size_t oh = oh0 + a, ow = ow0 + b;
+                if (oh < (size_t)out.h && ow < (size_t)out.w) {
+                    const size_t ofs = (pix0 + oh * out.w + ow) * cout + n;
+                    l->out[a * M + b] = j->y + ofs;
+                    l->res[a * M + b] = j->res ? j->res + ofs : NULL;
+                } else {
+                    l->out[a * M + b] = l->junk;
+                    l->res[a * M + b] = l->junk;
+                }
+            }
+        w->out_fn(cols, m + t * ms_tile, ms_f, w->bias + n, l->out, j->res ? l->res : NULL, w->min, w->max);
+    }
+}
 
 static void wino_task(void *arg, size_t task, int worker)
 {
@@ -380,27 +455,11 @@ static void wino_task(void *arg, size_t task, int worker)
     const size_t tb = task % j->ntb, cb = task / j->ntb;
     const size_t t0 = tb * j->tblk, tn = CX_MIN(j->tblk, j->ntiles - t0);
     const size_t n0 = cb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)w->cout - n0);
-    const size_t M = (size_t)w->m, A = (size_t)w->alpha, nf = (size_t)w->nfreq;
-    const size_t cin = (size_t)w->cin, cout = (size_t)w->cout;
+    const size_t nf = (size_t)w->nfreq, cin = (size_t)w->cin;
     const size_t vs = nf * w->cin_p;   /* floats per tile in V */
-    const cx_dims in = j->in, out = j->out;
-    const size_t per_img = j->tiles_h * j->tiles_w;
 
     /* 1. input transform of the block's tiles */
-    for (size_t t = 0; t < tn; t++) {
-        const size_t tile = t0 + t, img = tile / per_img, r = tile % per_img;
-        const long ih0 = (long)(r / j->tiles_w * M) - w->pad_h, iw0 = (long)(r % j->tiles_w * M) - w->pad_w;
-        const float *base = j->x + img * (size_t)in.h * in.w * cin;
-        for (size_t a = 0; a < A; a++) {
-            const long ih = ih0 + (long)a;
-            const bool rowin = ih >= 0 && ih < in.h;
-            for (size_t b = 0; b < A; b++) {
-                const long iw = iw0 + (long)b;
-                l.in[a * A + b] = rowin && iw >= 0 && iw < in.w ? base + ((size_t)ih * in.w + (size_t)iw) * cin : w->zero;
-            }
-        }
-        w->in_fn(cin, l.in, l.v + t * vs, w->cin_p);
-    }
+    transform_in(j, &l, t0, tn, 0, cin, l.v, vs, w->cin_p);
 
     /* 2 + 3, per pass of nb output columns:
      * one GEMM per frequency, M[t][f][0..cols) = V[t][f][0..cin) x U_f[:, n..n+cols),
@@ -426,25 +485,58 @@ static void wino_task(void *arg, size_t task, int worker)
                 j->gemm->igemm(mr, cols, cin, 1, l.a, wf, l.m + i0 * msz + f * nb, msz, &p);
             }
         }
-        for (size_t t = 0; t < tn; t++) {
-            const size_t tile = t0 + t, img = tile / per_img, r = tile % per_img;
-            const size_t oh0 = r / j->tiles_w * M, ow0 = r % j->tiles_w * M;
-            const size_t pix0 = img * (size_t)out.h * out.w;
-            for (size_t a = 0; a < M; a++)
-                for (size_t b = 0; b < M; b++) {
-                    const size_t oh = oh0 + a, ow = ow0 + b;
-                    if (oh < (size_t)out.h && ow < (size_t)out.w) {
-                        const size_t ofs = (pix0 + oh * out.w + ow) * cout + n;
-                        l.out[a * M + b] = j->y + ofs;
-                        l.res[a * M + b] = j->res ? j->res + ofs : NULL;
-                    } else {
-                        l.out[a * M + b] = l.junk;
-                        l.res[a * M + b] = l.junk;
-                    }
-                }
-            w->out_fn(cols, l.m + t * msz, nb, w->bias + n, l.out, j->res ? l.res : NULL, w->min, w->max);
-        }
+        transform_out(j, &l, t0, tn, n, cols, l.m, msz, nb);
     }
+}
+
+/* Grouped: one task = a tile block x a block of whole groups. V holds only the
+ * block's input channels (stride cs per frequency), M its output columns
+ * (stride ms); per frequency and group, the group's [kc x nc] weights (a few
+ * KiB, in L1) serve every tile group of the block. */
+static void wino_group_task(void *arg, size_t task, int worker)
+{
+    const wino_job *j = arg;
+    const cx_wino *w = j->w;
+    scratch_layout l;
+    layout(w, j->scratch[worker].p, &l);
+
+    const size_t tb = task % j->ntb, gb = task / j->ntb;
+    const size_t t0 = tb * j->tblk, tn = CX_MIN(j->tblk, j->ntiles - t0);
+    const size_t g0 = gb * j->gblk, gn = CX_MIN(j->gblk, (size_t)w->groups - g0);
+    const size_t nf = (size_t)w->nfreq, kc = (size_t)w->kc, nc = (size_t)w->nc;
+    const size_t cs = CX_ROUND_UP(gn * kc, (size_t)CX_WINO_CH_ALIGN), ms = CX_ROUND_UP(gn * nc, (size_t)CX_WINO_CH_ALIGN);
+    const size_t vs = nf * cs, msz = nf * ms;
+    float *v = l.v, *m = l.v + j->tblk * vs;
+
+    transform_in(j, &l, t0, tn, g0 * kc, gn * kc, v, vs, cs);
+
+    /* groups outer, frequencies inner: the block's weights are one
+     * contiguous stream, read in order; each (group, frequency) panel set is
+     * prefetched while the previous one computes, a share per tile group */
+    const size_t MR = j->gemm->mr, ntg = CX_DIV_UP(tn, MR);
+    const size_t slice = w->freq_stride * sizeof(float);
+    const float *wend = w->packed + (g0 + gn) * w->group_stride;
+    cx_f32_params p = { -INFINITY, INFINITY, NULL, 0, NULL, 0 };
+    for (size_t g = 0; g < gn; g++)
+        for (size_t f = 0; f < nf; f++) {
+            const float *wf = w->packed + (g0 + g) * w->group_stride + f * w->freq_stride;
+            const char *nxt = wf + w->freq_stride < wend ? (const char *)(wf + w->freq_stride) : NULL;
+            for (size_t i0 = 0; i0 < tn; i0 += MR) {
+                const size_t mr = CX_MIN(MR, tn - i0), gi = i0 / MR;
+                for (size_t i = 0; i < MR; i++) l.a[i] = v + (i0 + CX_MIN(i, mr - 1)) * vs + f * cs + g * kc;
+                p.prefetch = nxt ? nxt + slice * gi / ntg : NULL;
+                p.prefetch_bytes = nxt ? slice * (gi + 1) / ntg - slice * gi / ntg : 0;
+                j->gemm->igemm(mr, nc, kc, 1, l.a, wf, m + i0 * msz + f * ms + g * nc, msz, &p);
+            }
+        }
+    transform_out(j, &l, t0, tn, g0 * nc, gn * nc, m, msz, ms);
+}
+
+/* Floats of V + M for a grouped block of T tiles x G groups. */
+static size_t group_block_floats(const cx_wino *w, size_t T, size_t G)
+{
+    return T * (size_t)w->nfreq *
+           (CX_ROUND_UP(G * (size_t)w->kc, (size_t)CX_WINO_CH_ALIGN) + CX_ROUND_UP(G * (size_t)w->nc, (size_t)CX_WINO_CH_ALIGN));
 }
 
 void cx_wino_run(const cx_wino *w, cx_dims in, const float *x, cx_dims out, float *y,
@@ -462,6 +554,24 @@ void cx_wino_run(const cx_wino *w, cx_dims in, const float *x, cx_dims out, floa
         j.gemm = w->gemm_rows;
     const size_t MR = j.gemm->mr, NR = j.gemm->nr;
     const size_t nt = (size_t)cortex_pool_threads(pool);
+
+    if (w->groups > 1) {
+        /* all tiles in one block when one group's V + M fits the region
+         * (weights then stream once), else the largest MR multiple; then as
+         * many groups as fit, fewer when that leaves < ~8 tasks per thread */
+        const size_t cap = region_floats(w), groups = (size_t)w->groups;
+        size_t T = CX_ROUND_UP(j.ntiles, MR);
+        if (group_block_floats(w, T, 1) > cap) T = CX_MAX(MR, cap / group_block_floats(w, 1, 1) / MR * MR);
+        size_t G = 1;
+        while (G < groups && group_block_floats(w, T, G + 1) <= cap) G++;
+        j.tblk = T;
+        j.ntb = CX_DIV_UP(j.ntiles, T);
+        if (nt > 1) G = CX_MIN(G, CX_MAX((size_t)1, groups * j.ntb / (8 * nt)));
+        j.gblk = G;
+        j.ngb = CX_DIV_UP(groups, G);
+        cx_parallel(pool, wino_group_task, &j, j.ntb * j.ngb);
+        return;
+    }
 
     /* Tile blocks of whole MR groups, at most max_tiles: one thread takes
      * the largest. Several threads: when the largest blocks give fewer than

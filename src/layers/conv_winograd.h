@@ -1,5 +1,5 @@
-/* Winograd convolution for 3x3, stride 1, dilation 1, groups 1 convs (the 3x3
- * layers of ResNets): F(4x4, 3x3) (6x6 input tiles, 36 frequencies) and
+/* Winograd convolution for 3x3, stride 1, dilation 1 convs (the 3x3 layers of
+ * ResNets, and ResNeXt's grouped ones): F(4x4, 3x3) (6x6 input tiles, 36 frequencies) and
  * F(2x2, 3x3) (4x4 tiles, 16 frequencies), after Lavin & Gray, "Fast
  * Algorithms for Convolutional Neural Networks" (2016).
  *
@@ -13,7 +13,13 @@
  * split into blocks of tiles (x column blocks when tiles are few); each task
  * transforms its tiles' input into the worker's scratch, runs the GEMMs of all
  * frequencies there and transforms the result back, fused with bias, residual
- * and the clamp, so the whole block stays in L2. */
+ * and the clamp, so the whole block stays in L2.
+ *
+ * Grouped convs: each frequency's GEMM is block-diagonal, one [tiles x kc] x
+ * [kc x nc] product per group, run by the same igemm kernel with the row
+ * pointers offset to the group's channels. Tasks are (tile block, block of
+ * whole groups) and transform only their groups' input channels, so blocks
+ * can split the channels without repeating work. */
 #ifndef CX_CONV_WINOGRAD_H
 #define CX_CONV_WINOGRAD_H
 #include <stdbool.h>
@@ -56,7 +62,8 @@ void cx_f32_wino4x3_out__avx512(size_t channels, const float *m, size_t m_stride
 typedef enum cx_wino_variant { CX_WINO_F2 = 2, CX_WINO_F4 = 4 } cx_wino_variant;
 
 typedef struct cx_wino {
-    int cin, cout;
+    int cin, cout, groups;
+    int kc, nc;                /* channels per group in / out */
     int pad_h, pad_w;
     int m, alpha, nfreq;       /* output tile m x m, input tile alpha x alpha, alpha^2 frequencies */
     float min, max;            /* output clamp */
@@ -64,8 +71,9 @@ typedef struct cx_wino {
     const cx_f32_gemm_desc *gemm_rows; /* fewer-rows kernel on the same packing, or NULL */
     cx_f32_wino_in_fn in_fn;
     cx_f32_wino_out_fn out_fn;
-    float *packed;             /* nfreq panel sets, freq_stride floats apart */
-    size_t freq_stride;
+    float *packed;             /* per group (group_stride floats apart) and frequency
+                                  (freq_stride apart) one packed [kc x nc] panel set */
+    size_t freq_stride, group_stride;
     float *bias;               /* cout floats */
     float *zero;               /* cin zeros: padding pixels */
     size_t cin_p;              /* V channel stride in scratch (cin rounded up to 16) */
@@ -73,13 +81,13 @@ typedef struct cx_wino {
     size_t max_tiles;          /* tiles per task, at most (sizes the scratch) */
 } cx_wino;
 
-/* 3x3 (kernel depth 1), stride 1, dilation 1, groups 1, padding 0 or 1 in h
- * and w, none in d. */
+/* 3x3 (kernel depth 1), stride 1, dilation 1, padding 0 or 1 in h and w,
+ * none in d; groups dividing cin and cout. */
 bool cx_wino_applicable(int cin, int cout, int groups, const cx_conv_geom *g);
 
-/* weight: PyTorch layout (cout, cin, 1, 3, 3); bias: cout floats or NULL.
- * Neither is needed after the call. CORTEX_ERR_SHAPE if not applicable. */
-cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, const cx_conv_geom *g,
+/* weight: PyTorch layout (cout, cin/groups, 1, 3, 3); bias: cout floats or
+ * NULL. Neither is needed after the call. CORTEX_ERR_SHAPE if not applicable. */
+cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, int groups, const cx_conv_geom *g,
                              bool relu, const float *weight, const float *bias, const cx_kernels *kt);
 void cx_wino_destroy(cx_wino *w);
 
