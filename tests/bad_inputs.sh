@@ -206,10 +206,11 @@ t "pth: a .npy" 1 "$G/resnet18.in.npy" "$CV" "$G/resnet18.in.npy" --arch resnet1
 t "pth: resnet18 weights as resnet50 (wrong shape)" 1 "$PTH" "$CV" "$PTH" --arch resnet50 -o "$OUT"
 t "pth: resnet18 weights as resnet34 (missing keys)" 1 "$PTH" "$CV" "$PTH" --arch resnet34 -o "$OUT"
 t "pth: resnet34 weights as resnet18 (unexpected keys)" 1 "$G/resnet34.pth" "$CV" "$G/resnet34.pth" --arch resnet18 -o "$OUT"
-# KNOWN: groups are read from the weight shape, so this converts into a ResNeXt
-# labelled resnet50 (torch's load_state_dict would refuse it); 1 once fixed
-t "pth: resnext50_32x4d weights as resnet50 (grouped shape)" 01 "$G/resnext50_32x4d.pth" \
+# same keys, other groups: refused as torch's load_state_dict would
+t "pth: resnext50_32x4d weights as resnet50 (grouped shape)" 1 "$G/resnext50_32x4d.pth" \
     "$CV" "$G/resnext50_32x4d.pth" --arch resnet50 -o "$OUT"
+t "pth: resnet50 weights as resnext50_32x4d (ungrouped shape)" 1 "$G/resnet50.pth" \
+    "$CV" "$G/resnet50.pth" --arch resnext50_32x4d -o "$OUT"
 t "pth: r3d_18 weights as resnet18 (3-d kernels)" 1 "$G/r3d_18.pth" "$CV" "$G/r3d_18.pth" --arch resnet18 -o "$OUT"
 # committed: wrong state_dicts (tests/data/bad/make_bad.py), and the .pth reader's
 # own fixtures, none of which is a resnet18 state_dict

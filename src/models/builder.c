@@ -370,6 +370,12 @@ static int conv_impl(cx_builder *b, int x, const char *conv, const char *bn, con
         return cx_b_fail(b, CORTEX_ERR_SHAPE,
                          "tensor '%s' has shape %s, which does not fit %d input channels", key, s, cin);
     int groups = (int)(cin / cpg);
+    if (b->want_groups > 0 && groups != b->want_groups)
+        return cx_b_fail(b, CORTEX_ERR_SHAPE,
+                         "tensor '%s' has shape %s: %d group%s over %d input channels, but %s has %d here "
+                         "(a checkpoint of another architecture?)",
+                         key, s, groups, groups == 1 ? "" : "s", cin, b->arch_name ? b->arch_name : "the arch",
+                         b->want_groups);
     if (residual >= 0 && b->g->val_c[residual] != cout)
         return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': residual has %d channels, conv makes %lld",
                          conv, b->g->val_c[residual], (long long)cout);

@@ -35,6 +35,11 @@ typedef struct cx_builder {
     cx_graph *g;
     bool *used;                  /* per source tensor */
     double bn_eps;               /* set by the arch before its convs (default 1e-5) */
+    /* set by the arch before a conv: the groups its reference module has
+     * (0: any, read from the weight's shape); a checkpoint whose shape
+     * implies other groups is an error naming the tensor */
+    int want_groups;
+    const char *arch_name;       /* for that error */
     cortex_status st;
     char err[512];
     uint64_t params;             /* learned parameters after folding */

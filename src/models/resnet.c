@@ -35,7 +35,9 @@ static int block(cx_builder *b, const cx_arch *a, int x, int stage, int idx, int
 
     if (a->bottleneck) {
         int y = cx_b_conv(b, x, c1, n1, K1, S1, P0, -1, true);
+        b->want_groups = a->groups;   /* only the 3x3 is grouped (ResNeXt) */
         y = cx_b_conv(b, y, c2, n2, K3, s, P1, -1, true);
+        b->want_groups = 1;
         return cx_b_conv(b, y, c3, n3, K1, S1, P0, identity, true);
     }
     int y = cx_b_conv(b, x, c1, n1, K3, s, P1, -1, true);
@@ -45,6 +47,11 @@ static int block(cx_builder *b, const cx_arch *a, int x, int stage, int idx, int
 int cx_build_resnet(cx_builder *b, const cx_arch *a)
 {
     b->bn_eps = a->bn_eps;
+    /* torchvision's ResNet: every conv ungrouped but a bottleneck's 3x3
+     * (groups = 32 for resnext*_32x*d): a ResNeXt checkpoint given as resnet50
+     * (same keys) is refused instead of silently running as "resnet50" */
+    b->want_groups = 1;
+    b->arch_name = a->name;
     int x = cx_b_input(b, 3);
     x = cx_b_conv(b, x, "conv1", "bn1", K7, S2, P3, -1, true);
     const int mk[3] = { 1, 3, 3 };
@@ -52,6 +59,7 @@ int cx_build_resnet(cx_builder *b, const cx_arch *a)
     for (int st = 0; st < 4; st++)
         for (int i = 0; i < a->depths[st]; i++)
             x = block(b, a, x, st + 1, i, (st > 0 && i == 0) ? 2 : 1);
+    b->want_groups = 0;
     x = cx_b_gap(b, x, "avgpool");
     return cx_b_fc(b, x, "fc");
 }
