@@ -223,6 +223,12 @@ if [ -n "$off" ]; then
     cp "$PTH" "$D/renamed_key.pth" && put "$D/renamed_key.pth" $((off + 8)) 88
     t "pth: key renamed in the pickle" 1 "$D/renamed_key.pth" "$CV" "$D/renamed_key.pth" --arch resnet18 -o "$OUT"
 fi
+# one flipped bit inside tensor data (60 % into the file: archive/data/49), which
+# every structural check passes: the zip's CRC-32 catches it
+cp "$PTH" "$D/bitflip.pth"
+o=$(( $(size "$PTH") * 6 / 10 ))
+put "$D/bitflip.pth" "$o" $(( $(u8 "$PTH" "$o") ^ 4 ))
+t "pth: one flipped bit in tensor data (CRC-32)" 1 "$D/bitflip.pth" "$CV" "$D/bitflip.pth" --arch resnet18 -o "$OUT"
 # labels: the model has 4 classes
 printf 'a\nb\nc\n' >"$D/labels3.txt"
 t "labels: 3 for 4 classes" 1 "$D/labels3.txt" "$CV" "$PTH" --arch resnet18 --labels "$D/labels3.txt" -o "$OUT"

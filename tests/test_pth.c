@@ -2,6 +2,7 @@
  * Fixtures: tests/data/pth/, written by tools/golden/make_pth_fixtures.py;
  * expected.txt holds the exact float32 bits each should read back as. */
 #include "cxtest.h"
+#include "io/checksum.h"
 #include "io/pth.h"
 #include "io/zip.h"
 #include "io/pickle.h"
@@ -195,7 +196,7 @@ static bb make_zip(const zent *e, size_t n)
     for (size_t i = 0; i < n; i++) {
         off[i] = (uint32_t)z.n;
         bb_u32(&z, 0x04034b50); bb_u16(&z, 20); bb_u16(&z, 0); bb_u16(&z, 0);
-        bb_u16(&z, 0); bb_u16(&z, 0x21); bb_u32(&z, 0);
+        bb_u16(&z, 0); bb_u16(&z, 0x21); bb_u32(&z, cx_crc32(e[i].data, e[i].size, 0));
         bb_u32(&z, (uint32_t)e[i].size); bb_u32(&z, (uint32_t)e[i].size);
         bb_u16(&z, (unsigned)strlen(e[i].name)); bb_u16(&z, 0);
         bb_str(&z, e[i].name);
@@ -204,7 +205,7 @@ static bb make_zip(const zent *e, size_t n)
     uint32_t cd = (uint32_t)z.n;
     for (size_t i = 0; i < n; i++) {
         bb_u32(&z, 0x02014b50); bb_u16(&z, 20); bb_u16(&z, 20); bb_u16(&z, 0); bb_u16(&z, 0);
-        bb_u16(&z, 0); bb_u16(&z, 0x21); bb_u32(&z, 0);
+        bb_u16(&z, 0); bb_u16(&z, 0x21); bb_u32(&z, cx_crc32(e[i].data, e[i].size, 0));
         bb_u32(&z, (uint32_t)e[i].size); bb_u32(&z, (uint32_t)e[i].size);
         bb_u16(&z, (unsigned)strlen(e[i].name)); bb_u16(&z, 0); bb_u16(&z, 0);
         bb_u16(&z, 0); bb_u16(&z, 0); bb_u32(&z, 0); bb_u32(&z, off[i]);
@@ -407,7 +408,7 @@ START_TEST(test_byte_flips)
         }
     }
     ck_assert_uint_gt(bad, 0);
-    ck_assert_uint_gt(ok, 0);   /* flips inside raw tensor data still load */
+    ck_assert_uint_gt(ok, 0);   /* flips in fields nothing checks (timestamps, attributes) still load */
     free(m);
     free(b);
 }
@@ -442,6 +443,54 @@ START_TEST(test_random_damage)
         cx_tdict_free(&d);
     }
     free(m);
+    free(b);
+}
+END_TEST
+
+/* bitwise CRC-32 (the definition) for the table-driven one */
+static uint32_t crc32_bitwise(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    return ~c;
+}
+
+START_TEST(test_crc)
+{
+    ck_assert_uint_eq(cx_crc32("123456789", 9, 0), 0xCBF43926u);   /* the standard check value */
+    ck_assert_uint_eq(cx_crc32(NULL, 0, 0), 0);
+    uint8_t buf[300];
+    cxt_rng_init(cxt_seed());
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)cxt_u32();
+    for (size_t n = 0; n <= sizeof buf; n++) {
+        ck_assert_msg(cx_crc32(buf, n, 0) == crc32_bitwise(buf, n), "length %zu (seed %llu)", n,
+                      (unsigned long long)cxt_seed());
+        size_t h = n / 3;   /* chaining */
+        ck_assert_uint_eq(cx_crc32(buf + h, n - h, cx_crc32(buf, h, 0)), crc32_bitwise(buf, n));
+    }
+
+    /* one flipped bit inside a tensor's data: refused, the entry named */
+    size_t n;
+    uint8_t *b = slurp(DIR "sd_f32.pth", &n);
+    cx_zip z;
+    char err[512];
+    ck_assert_int_eq(cx_zip_open(&z, b, n, err, sizeof err), CORTEX_OK);
+    const cx_zip_entry *e = NULL;
+    for (size_t i = 0; i < z.count && !e; i++)
+        if (z.entries[i].size >= 16 && memmem(z.entries[i].name, z.entries[i].name_len, "/data/", 6)) e = &z.entries[i];
+    ck_assert(e != NULL);
+    ck_assert_int_eq(cx_zip_check_crc(&z, e, err, sizeof err), CORTEX_OK);
+    const size_t at = (size_t)(e->data_off + e->size / 2);
+    cx_zip_close(&z);
+    cx_tdict d;
+    ck_assert_int_eq(cx_pth_read_memory(b, n, &d, err, sizeof err), CORTEX_OK);
+    cx_tdict_free(&d);
+    b[at] ^= 0x04;
+    ck_assert_int_eq(cx_pth_read_memory(b, n, &d, err, sizeof err), CORTEX_ERR_CORRUPT);
+    ck_assert_msg(strstr(err, "CRC-32") && strstr(err, "/data/"), "message: %s", err);
     free(b);
 }
 END_TEST
@@ -685,6 +734,7 @@ static Suite *pth_suite(void)
     tcase_add_test(tc, test_good_fixtures);
     tcase_add_test(tc, test_error_fixtures);
     tcase_add_test(tc, test_file_errors);
+    tcase_add_test(tc, test_crc);
     tcase_add_test(tc, test_zip_structure);
     tcase_add_test(tc, test_pickle_errors);
     tcase_add_test(tc, test_large_views);

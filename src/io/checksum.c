@@ -1,5 +1,6 @@
 #include "io/checksum.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #define K1 0x9E3779B97F4A7C15ull  /* odd constants: multiplication by them is a bijection mod 2^64 */
@@ -63,4 +64,39 @@ uint64_t cx_checksum64(const void *data, size_t n, uint64_t seed)
     uint64_t h = rotl64(a0, 1) + rotl64(a1, 7) + rotl64(a2, 12) + rotl64(a3, 18);
     h ^= (uint64_t)n * K3;
     return fmix(h);
+}
+
+/* ---- CRC-32 (zip) */
+
+static uint32_t crc_tab[8][256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        crc_tab[0][i] = c;
+    }
+    /* crc_tab[t][i]: the CRC of byte i followed by t zero bytes */
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++) crc_tab[t][i] = (crc_tab[t - 1][i] >> 8) ^ crc_tab[0][crc_tab[t - 1][i] & 0xFF];
+}
+
+uint32_t cx_crc32(const void *data, size_t n, uint32_t crc)
+{
+    pthread_once(&crc_once, crc_init);
+    const unsigned char *p = data;
+    uint32_t c = ~crc;
+    /* eight bytes per step: the low four fold into the running CRC, all eight
+     * are looked up independently (bytewise definition, little-endian order) */
+    while (n >= 8) {
+        const uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        c = crc_tab[7][lo & 0xFF] ^ crc_tab[6][(lo >> 8) & 0xFF] ^ crc_tab[5][(lo >> 16) & 0xFF] ^ crc_tab[4][lo >> 24] ^
+            crc_tab[3][p[4]] ^ crc_tab[2][p[5]] ^ crc_tab[1][p[6]] ^ crc_tab[0][p[7]];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) c = (c >> 8) ^ crc_tab[0][(c ^ *p++) & 0xFF];
+    return ~c;
 }

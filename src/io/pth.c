@@ -333,6 +333,10 @@ cortex_status cx_pth_read_memory(const void *data, size_t size, cx_tdict *out, c
     const cx_zip_entry *pkl = NULL;
     cortex_status st = cx_zip_open(&r.zip, data, size, err, errlen);
     if (st) return st;
+    /* every entry against its CRC-32 before anything is interpreted: a
+     * damaged checkpoint must not convert into a model with wrong weights */
+    for (size_t i = 0; i < r.zip.count; i++)
+        if ((st = cx_zip_check_crc(&r.zip, &r.zip.entries[i], err, errlen))) goto fail;
     if ((st = locate_pickle(&r, &pkl))) goto fail;
     if ((st = check_side_files(&r))) goto fail;
     if ((st = cx_pickle_load(&r.pk, cx_zip_data(&r.zip, pkl), (size_t)pkl->size, err, errlen))) goto fail;

@@ -1,5 +1,6 @@
 /* Bounded zip reader: see zip.h. Layouts follow PKWARE's APPNOTE.TXT. */
 #include "io/zip.h"
+#include "io/checksum.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,7 @@ cortex_status cx_zip_open(cx_zip *z, const void *data, size_t size, char *err, s
         ents[i].header_off = lho;
         ents[i].data_off = data_off;
         ents[i].size = usize;
+        ents[i].crc = rd32(h + 16);
         by_off[i] = &ents[i];
         p += CENTRAL_LEN + nlen + xlen + clen;
     }
@@ -316,6 +318,24 @@ const cx_zip_entry *cx_zip_find(const cx_zip *z, const char *name, size_t len)
         else hi = mid;
     }
     return NULL;
+}
+
+cortex_status cx_zip_check_crc(const cx_zip *z, const cx_zip_entry *e, char *err, size_t errlen)
+{
+    /* entries are < 2^64 bytes but size_t may be narrower: feed in pieces */
+    uint32_t c = 0;
+    const uint8_t *p = z->base + e->data_off;
+    for (uint64_t left = e->size; left > 0;) {
+        size_t n = left > ((uint64_t)1 << 30) ? (size_t)1 << 30 : (size_t)left;
+        c = cx_crc32(p, n, c);
+        p += n;
+        left -= n;
+    }
+    if (c == e->crc) return CORTEX_OK;
+    char nm[96];
+    return cx_errf(err, errlen, CORTEX_ERR_CORRUPT,
+                   "zip entry '%s' (%llu bytes) is damaged: its CRC-32 is %08x, the archive records %08x",
+                   cx_zip_printable(nm, sizeof nm, e->name, e->name_len), (unsigned long long)e->size, c, e->crc);
 }
 
 void cx_zip_close(cx_zip *z)

@@ -6,7 +6,8 @@
  * header (signature, method, name, sizes unless a data descriptor is used).
  * Entries must be stored (method 0), unencrypted, inside the file, ahead of
  * the central directory, and must not overlap one another. Names must be
- * unique. CRCs are not verified. */
+ * unique. cx_zip_check_crc verifies an entry's data against the CRC-32 of the
+ * central directory (the pth reader checks every entry). */
 #ifndef CX_ZIP_H
 #define CX_ZIP_H
 #include "runtime/common.h"
@@ -17,6 +18,7 @@ typedef struct cx_zip_entry {
     uint64_t header_off;    /* offset of the local header */
     uint64_t data_off;      /* offset of the first data byte */
     uint64_t size;          /* data bytes (stored: compressed == uncompressed) */
+    uint32_t crc;           /* CRC-32 of the data, from the central directory */
 } cx_zip_entry;
 
 typedef struct cx_zip {
@@ -40,6 +42,10 @@ static inline const uint8_t *cx_zip_data(const cx_zip *z, const cx_zip_entry *e)
 {
     return z->base + e->data_off;
 }
+
+/* CORTEX_ERR_CORRUPT naming the entry when its data's CRC-32 differs from
+ * the one the central directory records (a damaged or edited file). */
+cortex_status cx_zip_check_crc(const cx_zip *z, const cx_zip_entry *e, char *err, size_t errlen);
 
 void cx_zip_close(cx_zip *z);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "io/checksum.h"
 #include "io/pth.h"
 
 #define NSTOR 16
@@ -54,7 +55,7 @@ static size_t wrap(uint8_t *out, const uint8_t *pkl, size_t pn, const uint8_t *s
         size_t nl = strlen(names[i]);
         offs[i] = (uint32_t)(p - out);
         p = put32(p, 0x04034b50); p = put16(p, 20); p = put16(p, 0); p = put16(p, 0);
-        p = put32(p, 0); p = put32(p, 0);
+        p = put32(p, 0); p = put32(p, cx_crc32(datas[i], sizes[i], 0));   /* valid CRCs: mutations reach the pickle */
         p = put32(p, (uint32_t)sizes[i]); p = put32(p, (uint32_t)sizes[i]);
         p = put16(p, (unsigned)nl); p = put16(p, 0);
         memcpy(p, names[i], nl); p += nl;
@@ -64,7 +65,7 @@ static size_t wrap(uint8_t *out, const uint8_t *pkl, size_t pn, const uint8_t *s
     for (int i = 0; i <= NSTOR; i++) {
         size_t nl = strlen(names[i]);
         p = put32(p, 0x02014b50); p = put16(p, 20); p = put16(p, 20); p = put16(p, 0); p = put16(p, 0);
-        p = put32(p, 0); p = put32(p, 0);
+        p = put32(p, 0); p = put32(p, cx_crc32(datas[i], sizes[i], 0));
         p = put32(p, (uint32_t)sizes[i]); p = put32(p, (uint32_t)sizes[i]);
         p = put16(p, (unsigned)nl); p = put16(p, 0); p = put16(p, 0); p = put16(p, 0); p = put16(p, 0);
         p = put32(p, 0); p = put32(p, offs[i]);
