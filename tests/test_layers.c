@@ -82,6 +82,7 @@ static const conv_case CASES[] = {
      * next group's weights prefetched (conv.c igemm_task) */
     { "groups 4 x 96 ch",    1, 384, 1, 5, 6, 384, 4, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 1 },
     { "groups 32 x 16 ch",   1, 512, 1, 4, 5, 512, 32, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 0, 0 },
+    { "groups 32 x 32 ch (resnext-101 32x8d stage 3)", 1, 1024, 1, 7, 6, 1024, 32, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 1 },
     { "depthwise 3x3",       1, 24, 1, 7, 7, 24, 24, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
     { "depthwise 3x3x3 s2",  1, 19, 4, 6, 6, 19, 19, {3,3,3}, {2,2,2}, {1,1,1}, {1,1,1}, 1, 1 },
     { "3-D 3x3x3",           1, 4, 5, 6, 5, 8, 1, {3,3,3}, {1,1,1}, {1,1,1}, {1,1,1}, 1, 0 },
@@ -92,6 +93,33 @@ static const conv_case CASES[] = {
     { "padding > half",      1, 3, 1, 3, 3, 4, 1, {1,3,3}, {1,1,1}, {0,2,2}, {1,1,1}, 0, 0 },
     { "large k (K=1152)",    1, 128, 1, 3, 3, 20, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
 };
+
+/* Grouped 3x3 stride-1 layers whose groups fill whole panels of the main
+ * kernel take the Winograd path on the SIMD tables (the cases above check
+ * its numbers); narrower groups and the scalar table stay direct. */
+START_TEST(conv_grouped_winograd_choice)
+{
+    const char *env = getenv("CORTEX_WINOGRAD");
+    if (env && env[0] == '0') return;
+    const cx_kernels *t[4];
+    int nt = cxt_tables(t, 4);
+    cx_conv_geom g = { { 1, 3, 3 }, { 1, 1, 1 }, { 0, 1, 1 }, { 1, 1, 1 } };
+    float *w = calloc((size_t)1024 * 32 * 9, sizeof(float));
+    for (int i = 0; i < nt; i++) {
+        const int nr = (int)t[i]->f32_gemm.nr;
+        cx_conv c;
+        ck_assert_int_eq(cx_conv_create(&c, 1024, 1024, 32, &g, true, w, NULL, t[i]), CORTEX_OK);
+        ck_assert_msg(c.algo == (t[i] == &cx_kernels_scalar ? CX_CONV_IGEMM : CX_CONV_WINO), "32 per group on %s: algo %d",
+                      t[i]->name, (int)c.algo);
+        cx_conv_destroy(&c);
+        /* 8 per group: never a whole panel */
+        ck_assert_int_eq(cx_conv_create(&c, 256, 256, 32, &g, true, w, NULL, t[i]), CORTEX_OK);
+        ck_assert_msg(c.algo != CX_CONV_WINO || 8 % nr == 0, "8 per group on %s took Winograd", t[i]->name);
+        cx_conv_destroy(&c);
+    }
+    free(w);
+}
+END_TEST
 
 START_TEST(conv_named_cases)
 {
@@ -307,6 +335,7 @@ static Suite *suite(void)
     TCase *t = tcase_create("conv");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, conv_named_cases);
+    tcase_add_test(t, conv_grouped_winograd_choice);
     tcase_add_test(t, conv_random_shapes);
     tcase_add_test(t, conv_rejects_bad_shapes);
     suite_add_tcase(s, t);
