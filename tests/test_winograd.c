@@ -53,6 +53,7 @@ static const wcase CASES[] = {
     { "batch 2",               2, 32, 9, 7, 48, 1, 1, 1, 0, 0 },
     { "batch 2 res no relu",   2, 16, 4, 4, 16, 1, 0, 1, 0, 0 },
     { "many tiles (blocks)",   1, 64, 40, 36, 32, 1, 1, 1, 0, 0 },
+    { "128 @ 14x14 (2 threads: whole tile groups + split leftover)", 1, 128, 14, 14, 128, 1, 1, 1, 0, 0 },
     { "batch 3 many tiles",    3, 40, 17, 19, 20, 1, 0, 0, 0, 0 },
     { "depth 3 (1x3x3 kernel)", 2, 12, 5, 6, 20, 1, 1, 1, 3, 0 },
     /* grouped                 n  cin  h   w  cout pad relu res d  groups */

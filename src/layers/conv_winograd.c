@@ -49,6 +49,13 @@
  * measured no gain from smaller passes (64 columns lost 10-25 % on 128 and 512
  * channels), so all of a ResNet's columns in one pass */
 #define CX_WINO_NB 512
+/* At 2+ threads, layers whose transformed weights are at most this give each
+ * thread whole tile groups instead of a column split (cx_wino_run): every
+ * thread then reads all the weights, cheap from L3 at this size. ResNet-50's
+ * 128-channel F4 layers (2.4 MB), 2 threads, per-layer profiles, 4 alternated
+ * runs: 0.31-0.35 -> 0.28-0.31 ms; its 256-channel F2 layers (4 MiB) were
+ * 10 % slower that way, so they keep the column split. */
+#define CX_WINO_BALANCE_BYTES ((size_t)3 << 20)
 /* scratch channel strides are rounded up to this many floats (64 bytes) */
 #define CX_WINO_CH_ALIGN 16
 
@@ -386,6 +393,7 @@ typedef struct wino_job {
     size_t tblk, ntb;                 /* tiles per block, blocks */
     size_t nblk, ncb;                 /* dense: output columns per block, column blocks */
     size_t gblk, ngb;                 /* grouped: groups per block, group blocks */
+    size_t bal_q, bal_r;              /* dense, balanced split (see cx_wino_run); 0, 0: off */
     const cx_f32_gemm_desc *gemm;     /* w->gemm or w->gemm_rows (same packing) */
 } wino_job;
 
@@ -452,9 +460,19 @@ static void wino_task(void *arg, size_t task, int worker)
     scratch_layout l;
     layout(w, j->scratch[worker].p, &l);
 
-    const size_t tb = task % j->ntb, cb = task / j->ntb;
+    size_t tb = task % j->ntb, cb = task / j->ntb, nblk = j->nblk;
+    if (j->bal_q + j->bal_r) {
+        /* balanced: thread slot s gets whole blocks s*q .. s*q+q-1, then
+         * column piece s of each of the r leftover blocks */
+        const size_t s = task / (j->bal_q + j->bal_r), i = task % (j->bal_q + j->bal_r);
+        const size_t nt = j->ncb;   /* pieces per leftover block = threads */
+        if (i < j->bal_q) { tb = s * j->bal_q + i; cb = 0; nblk = (size_t)w->cout; }
+        else { tb = nt * j->bal_q + (i - j->bal_q); cb = s; }
+    }
     const size_t t0 = tb * j->tblk, tn = CX_MIN(j->tblk, j->ntiles - t0);
-    const size_t n0 = cb * j->nblk, ncols = CX_MIN(j->nblk, (size_t)w->cout - n0);
+    const size_t n0 = cb * nblk;
+    if (n0 >= (size_t)w->cout) return;   /* an empty piece (fewer panels than threads) */
+    const size_t ncols = CX_MIN(nblk, (size_t)w->cout - n0);
     const size_t nf = (size_t)w->nfreq, cin = (size_t)w->cin;
     const size_t vs = nf * w->cin_p;   /* floats per tile in V */
 
@@ -588,6 +606,22 @@ void cx_wino_run(const cx_wino *w, cx_dims in, const float *x, cx_dims out, floa
         const size_t ntb = CX_DIV_UP(groups, gpb);
         if (ntb < 4 * nt) ncb = CX_MAX((size_t)1, CX_MIN(CX_DIV_UP(4 * nt, ntb), panels / 2));
         if (ncb == 1 && ntb < 8 * nt) gpb = CX_MAX((size_t)1, CX_MIN(gmax, groups / (8 * nt)));
+    }
+    const bool light = (size_t)w->nfreq * (size_t)w->kc * (size_t)w->cout * sizeof(float) <= CX_WINO_BALANCE_BYTES;
+    if (nt > 1 && light && groups >= nt && panels >= nt && ncb > 1) {
+        /* light weights, few tile groups (ResNet-50 stage 2: 49 tiles = 7
+         * groups of 7) where the rule above splits columns: each thread
+         * takes whole tile groups (reading all the weights) and only the
+         * leftover groups are split by columns, so the input transform is
+         * repeated for those alone */
+        j.tblk = MR;
+        j.ntb = groups;
+        j.bal_q = groups / nt;
+        j.bal_r = groups % nt;
+        j.ncb = nt;
+        j.nblk = CX_DIV_UP(panels, nt) * NR;
+        cx_parallel(pool, wino_task, &j, nt * (j.bal_q + j.bal_r));
+        return;
     }
     j.tblk = gpb * MR;
     j.ntb = CX_DIV_UP(j.ntiles, j.tblk);
