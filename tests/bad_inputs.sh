@@ -479,6 +479,11 @@ t "cortex-bench: --shape 1x3xx4" 2 "" "$CB" model resnet18 --shape 1x3xx4
 t "cortex-bench: --shape 0x3x8x8" 2 "" "$CB" model resnet18 --shape 0x3x8x8
 t "cortex-bench: conv without --kernel" 2 "" "$CB" conv --shape 1x8x8x8 --out 8
 t "cortex-bench: conv --groups 3 of 8" 2 "" "$CB" conv --shape 1x8x8x8 --out 8 --kernel 3x3 --groups 3
+t "cortex-bench: conv --preset list" 0 "" "$CB" conv --preset list
+t "cortex-bench: conv --preset (one layer)" 0 "" "$CB" conv --preset resnet50/l4.1x1red --iters 1 --warmup 0 --no-peak
+t "cortex-bench: conv --preset bogus" 2 "" "$CB" conv --preset bogus
+t "cortex-bench: conv --preset resnet50/bogus" 2 "" "$CB" conv --preset resnet50/bogus
+t "cortex-bench: conv --preset with --shape" 2 "" "$CB" conv --preset resnet50 --shape 1x8x8x8
 t "cortex-bench: --isa bogus" 2 "" "$CB" gemm 8 8 8 --iters 1 --isa bogus
 t "cortex-bench: model --isa bogus" 2 "" "$CB" model resnet18 --iters 1 --isa bogus
 t "cortex-bench: model unknown ARCH (not a file)" 1 "resnet9000" "$CB" model resnet9000 --iters 1

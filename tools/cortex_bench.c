@@ -21,8 +21,13 @@ static const char USAGE[] =
     "       cortex-bench gemm M N K [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
     "                         [--int8] [--threads N] [--iters N] [--json]\n"
+    "       cortex-bench conv --preset SET[/LAYER]|list [--int8] [--threads N] [--iters N] [--json]\n"
+    "                         (the conv shapes of resnet50, resnext101_32x8d, r2plus1d_18 at batch 1)\n"
     "       cortex-bench peak [--isa ISA] [--json]   (this CPU's f32 FMA and int8 multiply-add peaks, 1 thread)\n"
     "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2); model: --profile (per-layer times).\n"
+    "  Every result also gives its % of this CPU's peak (threads x the 1-thread FMA or int8 peak, probed\n"
+    "  for 0.3 s first; Winograd layers count a direct conv's multiplies, so > 100 % can happen);\n"
+    "  --no-peak skips the probe.\n"
     "  --cold: evict the caches before every timed run (writes a 256 MiB buffer, untimed), so weights\n"
     "  come from memory as they do inside a model; default: warm, the same weights run back to back.\n"
     "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n"
@@ -37,8 +42,8 @@ typedef struct bopts {
     int rank;
     long threads, iters, warmup, out, stride, pad, groups, classes;
     int kernel[3], kernel_rank;
-    int json, profile, int8, fp32_stem, cold;
-    const char *isa, *q8;
+    int json, profile, int8, fp32_stem, cold, no_peak;
+    const char *isa, *q8, *preset;
 } bopts;
 
 static int parse_kernel(const char *s, bopts *o)
@@ -66,6 +71,7 @@ static int parse(int argc, char **argv, bopts *o)
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
         if (!strcmp(a, "--profile")) { o->profile = 1; continue; }
         if (!strcmp(a, "--cold")) { o->cold = 1; continue; }
+        if (!strcmp(a, "--no-peak")) { o->no_peak = 1; continue; }
         if (!strcmp(a, "--int8")) { o->int8 = 1; continue; }
         if (!strcmp(a, "--fp32-stem")) { o->int8 = 1; o->fp32_stem = 1; continue; }
         if (a[0] == '-' && a[1] == '-') {
@@ -92,6 +98,7 @@ static int parse(int argc, char **argv, bopts *o)
                 continue;
             }
             else if (!strcmp(a, "--alpha")) continue; /* octave nets: accepted, not yet used */
+            else if (!strcmp(a, "--preset")) { o->preset = v; continue; }
             else if (!strcmp(a, "--shape")) {
                 o->rank = cli_shape(v, o->shape, CORTEX_MAX_DIMS);
                 if (o->rank < 0) return cli_usage(USAGE, "--shape: '%s' is not like 1x3x224x224", v);
@@ -164,17 +171,45 @@ static void time_it(run_fn fn, void *ctx, long warmup, long iters, double *med, 
     free(t);
 }
 
+/* The 1-thread peak a result is compared with: f32 FMA, or the int8
+ * multiply-add peak with --int8, of the --isa table; best of 3 probes of
+ * 0.1 s, once per process; 0 with --no-peak or when the table has no probe.
+ * Results with Winograd count the direct conv's multiplies, so a model can
+ * show more than 100 %. */
+static double peak_gflops(const bopts *o)
+{
+    static double cached = -1;
+    if (cached >= 0) return cached;
+    cached = 0;
+    if (o->no_peak) return cached;
+    char err[256];
+    const cx_kernels *kt = cx_kernels_select(o->isa, err, sizeof err);
+    double (*probe)(double) = kt ? (o->int8 ? kt->q8_peak : kt->f32_peak) : NULL;
+    if (!probe) return cached;
+    for (int i = 0; i < 3; i++) {
+        double v = probe(0.1);
+        cached = v > cached ? v : cached;
+    }
+    return cached;
+}
+
 static void report(const bopts *o, const char *bench, const char *name, const char *isa, double med,
                    double mn, uint64_t macs)
 {
     double gf = 2.0 * (double)macs / (med * 1e-3) / 1e9;
+    const double pk = peak_gflops(o) * (double)o->threads, pct = pk > 0 ? 100.0 * gf / pk : 0;
     if (o->json)
         printf("{\"bench\":\"%s\",\"name\":\"%s\",\"threads\":%ld,\"iters\":%ld,\"ms_median\":%.4f,"
-               "\"ms_min\":%.4f,\"gflops\":%.3f,\"macs\":%llu,\"isa\":\"%s\",\"cold\":%s}\n",
-               bench, name, o->threads, o->iters, med, mn, gf, (unsigned long long)macs, isa, o->cold ? "true" : "false");
-    else
-        printf("%-6s %-36s %-7s thr %-3ld  median %9.3f ms  min %9.3f ms  %8.2f GFLOP/s%s\n", bench, name, isa,
-               o->threads, med, mn, gf, o->cold ? "  (cold)" : "");
+               "\"ms_min\":%.4f,\"gflops\":%.3f,\"macs\":%llu,\"isa\":\"%s\",\"cold\":%s,\"peak_gflops\":%.2f,"
+               "\"pct_peak\":%.1f}\n",
+               bench, name, o->threads, o->iters, med, mn, gf, (unsigned long long)macs, isa, o->cold ? "true" : "false",
+               pk, pct);
+    else {
+        char pp[32] = "";
+        if (pk > 0) snprintf(pp, sizeof pp, "  %5.1f %% peak", pct);
+        printf("%-6s %-36s %-7s thr %-3ld  median %9.3f ms  min %9.3f ms  %8.2f GFLOP/s%s%s\n", bench, name, isa,
+               o->threads, med, mn, gf, pp, o->cold ? "  (cold)" : "");
+    }
     fflush(stdout);
 }
 
@@ -469,8 +504,15 @@ static int bench_gemm(const bopts *o)
     return bench_conv_layer(o, "gemm", name, in, (int)mnk[1], 1, &g);
 }
 
+static int bench_preset(const bopts *o);
+
 static int bench_conv(const bopts *o)
 {
+    if (o->preset) {
+        if (o->rank || o->out || o->kernel_rank || o->stride != 1 || o->pad >= 0 || o->groups != 1)
+            return cli_usage(USAGE, "--preset gives the shape: no --shape, --out, --kernel, --stride, --pad or --groups");
+        return bench_preset(o);
+    }
     if (o->rank != 4 && o->rank != 5) return cli_usage(USAGE, "conv needs --shape NxCxHxW or NxCxTxHxW");
     if (o->out <= 0) return cli_usage(USAGE, "conv needs --out K");
     if (!o->kernel_rank) return cli_usage(USAGE, "conv needs --kernel (e.g. 3x3)");
@@ -489,6 +531,103 @@ static int bench_conv(const bopts *o)
              g.k[2], o->stride, o->groups);
     if (o->int8) return bench_qconv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
     return bench_conv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
+}
+
+/* ---- conv presets: the distinct conv shapes of three backbones at batch 1
+ * (ResNet-50 and ResNeXt-101 32x8d at 224x224, R(2+1)D-18 at 16x112x112),
+ * padding k/2 per dimension as the nets use it. */
+typedef struct conv_preset {
+    const char *set, *layer;
+    int c, t, h, w;         /* input channels and size (t = 0: a 2-D layer) */
+    int out, k[3], s[3], groups;
+} conv_preset;
+
+static const conv_preset PRESETS[] = {
+    /* set                layer          c   t    h    w  out    kernel     stride    g */
+    { "resnet50",         "conv1",       3,  0, 224, 224, 64,  {1,7,7}, {1,2,2},  1 },
+    { "resnet50",         "l1.1x1in",    64, 0, 56, 56,   64,  {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l1.3x3",      64, 0, 56, 56,   64,  {1,3,3}, {1,1,1},  1 },
+    { "resnet50",         "l1.1x1out",   64, 0, 56, 56,   256, {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l1.1x1red",   256, 0, 56, 56,  64,  {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l2.3x3s2",    128, 0, 56, 56,  128, {1,3,3}, {1,2,2},  1 },
+    { "resnet50",         "l2.down",     256, 0, 56, 56,  512, {1,1,1}, {1,2,2},  1 },
+    { "resnet50",         "l2.3x3",      128, 0, 28, 28,  128, {1,3,3}, {1,1,1},  1 },
+    { "resnet50",         "l2.1x1red",   512, 0, 28, 28,  128, {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l2.1x1out",   128, 0, 28, 28,  512, {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l3.3x3",      256, 0, 14, 14,  256, {1,3,3}, {1,1,1},  1 },
+    { "resnet50",         "l3.1x1red",   1024, 0, 14, 14, 256, {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l3.1x1out",   256, 0, 14, 14,  1024, {1,1,1}, {1,1,1}, 1 },
+    { "resnet50",         "l4.3x3",      512, 0, 7, 7,    512, {1,3,3}, {1,1,1},  1 },
+    { "resnet50",         "l4.1x1red",   2048, 0, 7, 7,   512, {1,1,1}, {1,1,1},  1 },
+    { "resnet50",         "l4.1x1out",   512, 0, 7, 7,    2048, {1,1,1}, {1,1,1}, 1 },
+    { "resnext101_32x8d", "l1.g3x3",     256, 0, 56, 56,  256, {1,3,3}, {1,1,1},  32 },
+    { "resnext101_32x8d", "l1.1x1",      256, 0, 56, 56,  256, {1,1,1}, {1,1,1},  1 },
+    { "resnext101_32x8d", "l2.g3x3s2",   512, 0, 56, 56,  512, {1,3,3}, {1,2,2},  32 },
+    { "resnext101_32x8d", "l2.g3x3",     512, 0, 28, 28,  512, {1,3,3}, {1,1,1},  32 },
+    { "resnext101_32x8d", "l2.1x1",      512, 0, 28, 28,  512, {1,1,1}, {1,1,1},  1 },
+    { "resnext101_32x8d", "l3.g3x3",     1024, 0, 14, 14, 1024, {1,3,3}, {1,1,1}, 32 },
+    { "resnext101_32x8d", "l3.1x1",      1024, 0, 14, 14, 1024, {1,1,1}, {1,1,1}, 1 },
+    { "resnext101_32x8d", "l4.g3x3",     2048, 0, 7, 7,   2048, {1,3,3}, {1,1,1}, 32 },
+    { "resnext101_32x8d", "l4.1x1",      2048, 0, 7, 7,   2048, {1,1,1}, {1,1,1}, 1 },
+    /* R(2+1)D: spatial 1x3x3 into the mid width, temporal 3x1x1 back */
+    { "r2plus1d_18",      "stem.s",      3,  16, 112, 112, 45, {1,7,7}, {1,2,2},  1 },
+    { "r2plus1d_18",      "stem.t",      45, 16, 56, 56,  64,  {3,1,1}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l1.s",        64, 16, 56, 56,  144, {1,3,3}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l1.t",        144, 16, 56, 56, 64,  {3,1,1}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l2.s",        128, 8, 28, 28,  288, {1,3,3}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l2.t",        288, 8, 28, 28,  128, {3,1,1}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l3.s",        256, 4, 14, 14,  576, {1,3,3}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l3.t",        576, 4, 14, 14,  256, {3,1,1}, {1,1,1},  1 },
+    { "r2plus1d_18",      "l4.s",        512, 2, 7, 7,    1152, {1,3,3}, {1,1,1}, 1 },
+    { "r2plus1d_18",      "l4.t",        1152, 2, 7, 7,   512, {3,1,1}, {1,1,1},  1 },
+};
+#define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
+
+static void preset_desc(const conv_preset *p, char *buf, size_t n)
+{
+    if (p->t)
+        snprintf(buf, n, "%s/%s 1x%dx%dx%dx%d->%d k%dx%dx%d s%dx%dx%d g%d", p->set, p->layer, p->c, p->t, p->h, p->w,
+                 p->out, p->k[0], p->k[1], p->k[2], p->s[0], p->s[1], p->s[2], p->groups);
+    else
+        snprintf(buf, n, "%s/%s 1x%dx%dx%d->%d k%dx%d s%d g%d", p->set, p->layer, p->c, p->h, p->w, p->out, p->k[1],
+                 p->k[2], p->s[1], p->groups);
+}
+
+/* --preset list | SET | SET/LAYER */
+static int bench_preset(const bopts *o)
+{
+    char desc[160];
+    if (!strcmp(o->preset, "list")) {
+        for (size_t i = 0; i < NPRESETS; i++) {
+            preset_desc(&PRESETS[i], desc, sizeof desc);
+            printf("%s\n", desc);
+        }
+        return 0;
+    }
+    const char *slash = strchr(o->preset, '/');
+    const size_t setlen = slash ? (size_t)(slash - o->preset) : strlen(o->preset);
+    int found = 0, rc = 0;
+    for (size_t i = 0; i < NPRESETS && !rc; i++) {
+        const conv_preset *p = &PRESETS[i];
+        if (strlen(p->set) != setlen || strncmp(p->set, o->preset, setlen)) continue;
+        if (slash && strcmp(p->layer, slash + 1)) continue;
+        found++;
+        cx_dims in = { 1, p->t ? p->t : 1, p->h, p->w, p->c };
+        cx_conv_geom g;
+        for (int d = 0; d < 3; d++) {
+            g.k[d] = p->k[d];
+            g.s[d] = p->s[d];
+            g.p[d] = p->k[d] / 2;
+            g.dil[d] = 1;
+        }
+        preset_desc(p, desc, sizeof desc);
+        rc = o->int8 ? bench_qconv_layer(o, "conv", desc, in, p->out, p->groups, &g)
+                     : bench_conv_layer(o, "conv", desc, in, p->out, p->groups, &g);
+    }
+    if (!found)
+        return cli_usage(USAGE, "--preset: no preset '%s' (sets: resnet50, resnext101_32x8d, r2plus1d_18; "
+                                "'--preset list' prints every SET/LAYER)", o->preset);
+    return rc;
 }
 
 /* ---- peak: the ceiling every GEMM result is a fraction of */
