@@ -20,7 +20,9 @@ LIB_SRC := $(sort $(shell find src -name '*.c'))
 TOOL_COMMON := tools/cli.c
 TEST_SUPPORT := $(sort $(wildcard tests/support/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
-KTEST_SRC := $(sort $(wildcard tests/test_kernel*.c))
+# run again on the SIMDe build with the avx512 table: the kernel tests, and the
+# Winograd and conv-layer tests that drive the AVX-512 kernels through the layers
+KTEST_SRC := $(sort $(wildcard tests/test_kernel*.c)) tests/test_winograd.c tests/test_layers.c
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 define objs
