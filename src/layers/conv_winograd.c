@@ -321,7 +321,8 @@ cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, i
     const size_t MR = w->gemm->mr;
     const size_t per_tile = nf * (w->cin_p + w->nb) * sizeof(float);
     size_t budget = CX_WINO_BLOCK_BYTES;
-    if (nf * kc * (size_t)cout * sizeof(float) > CX_WINO_HEAVY_BYTES) budget = CX_WINO_HEAVY_BLOCK_BYTES;
+    w->weight_bytes = nf * kc * (size_t)cout * sizeof(float);
+    if (w->weight_bytes > CX_WINO_HEAVY_BYTES) budget = CX_WINO_HEAVY_BLOCK_BYTES;
     w->max_tiles = CX_MAX(MR, budget / per_tile / MR * MR);
     return CORTEX_OK;
 }
@@ -607,8 +608,7 @@ void cx_wino_run(const cx_wino *w, cx_dims in, const float *x, cx_dims out, floa
         if (ntb < 4 * nt) ncb = CX_MAX((size_t)1, CX_MIN(CX_DIV_UP(4 * nt, ntb), panels / 2));
         if (ncb == 1 && ntb < 8 * nt) gpb = CX_MAX((size_t)1, CX_MIN(gmax, groups / (8 * nt)));
     }
-    const bool light = (size_t)w->nfreq * (size_t)w->kc * (size_t)w->cout * sizeof(float) <= CX_WINO_BALANCE_BYTES;
-    if (nt > 1 && light && groups >= nt && panels >= nt && ncb > 1) {
+    if (nt > 1 && w->weight_bytes <= CX_WINO_BALANCE_BYTES && groups >= nt && panels >= nt && ncb > 1) {
         /* light weights, few tile groups (ResNet-50 stage 2: 49 tiles = 7
          * groups of 7) where the rule above splits columns: each thread
          * takes whole tile groups (reading all the weights) and only the

@@ -74,6 +74,7 @@ typedef struct cx_wino {
     float *packed;             /* per group (group_stride floats apart) and frequency
                                   (freq_stride apart) one packed [kc x nc] panel set */
     size_t freq_stride, group_stride;
+    size_t weight_bytes;       /* transformed weights, all groups and frequencies (panel padding excluded) */
     float *bias;               /* cout floats */
     float *zero;               /* cin zeros: padding pixels */
     size_t cin_p;              /* V channel stride in scratch (cin rounded up to 16) */

@@ -491,12 +491,21 @@ int cx_b_avgpool(cx_builder *b, int x, const char *name, const int k[3], const i
     return add_pool(b, CX_OP_AVGPOOL, x, name, k, s, p, ceil_mode, count_include_pad);
 }
 
-int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu)
+/* Channels of x, which an elementwise sum with y needs y to have too; -1
+ * (error recorded) otherwise. */
+static int sum_channels(cx_builder *b, int x, int y, const char *name)
 {
     if (!cx_b_ok(b)) return -1;
-    int c = in_channels(b, x), c2 = in_channels(b, low);
+    int c = in_channels(b, x), c2 = in_channels(b, y);
     if (c < 0 || c2 < 0) return -1;
     if (c != c2) return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': adding %d and %d channels", name, c, c2);
+    return c;
+}
+
+int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu)
+{
+    int c = sum_channels(b, x, low, name);
+    if (c < 0) return -1;
     if (b->mode == CX_BUILD_LOAD && b->int8)
         return cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "'%s': upsampling add has no int8 form", name);
     int z = cx_graph_add_value(b->g, c);
@@ -537,10 +546,8 @@ int cx_b_gap(cx_builder *b, int x, const char *name)
 
 int cx_b_add(cx_builder *b, int x, int y, const char *name, bool relu)
 {
-    if (!cx_b_ok(b)) return -1;
-    int c = in_channels(b, x), c2 = in_channels(b, y);
-    if (c < 0 || c2 < 0) return -1;
-    if (c != c2) return cx_b_fail(b, CORTEX_ERR_SHAPE, "'%s': adding %d and %d channels", name, c, c2);
+    int c = sum_channels(b, x, y, name);
+    if (c < 0) return -1;
     if (b->mode == CX_BUILD_LOAD && b->int8) {
         x = as_f32(b, x, name);
         y = as_f32(b, y, name);
