@@ -1,0 +1,176 @@
+/* Winograd F(4x4, 3x3) and F(2x2, 3x3) input and output transforms, one
+ * vector of CX_VW channels at a time (contract: layers/conv_winograd.h;
+ * matrices in conv_winograd.c). Columns first, then rows; the 6x6
+ * intermediate stays in registers or L1. Channels past the last multiple of
+ * CX_VW go to the scalar transforms.
+ *
+ * Written once for every vector ISA: avx2/f32-wino-avx2.c and
+ * avx512/f32-wino-avx512.c define the vector type, width and operations
+ * (CX_V, CX_VW, CX_VLOAD, CX_VSTORE, CX_VADD, CX_VSUB, CX_VFMADD, CX_VFMSUB,
+ * CX_VFNMADD, CX_VSET1, CX_VMIN, CX_VMAX) and CX_FN(name), which appends the
+ * ISA suffix, then include this file. */
+#if !defined(CX_V) || !defined(CX_VW) || !defined(CX_FN)
+#error "define the vector macros (see the header comment) before including this file"
+#endif
+#include "layers/conv_winograd.h"
+
+/* o = B^T d for one column of 6 vectors (factored form of conv_winograd.c) */
+#define CX_BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                          \
+    do {                                                                                \
+        const CX_V a_ = CX_VSUB(d1, d3), b_ = CX_VSUB(d2, d4);                          \
+        const CX_V b1_ = CX_VSUB(d3, d5);                                               \
+        const CX_V p_ = CX_VADD(a_, b_), q_ = CX_VSUB(a_, b_);                          \
+        o0 = CX_VFNMADD(v15, a_, CX_VSUB(CX_VSUB(d0, d2), b_));                         \
+        o1 = CX_VFMSUB(v15, CX_VADD(d2, d3), p_);                                       \
+        o2 = CX_VFMSUB(v15, CX_VSUB(d2, d3), q_);                                       \
+        o3 = CX_VFMADD(v2, a_, b_);                                                     \
+        o4 = CX_VFNMADD(v2, b_, a_);                                                    \
+        o5 = CX_VFNMADD(v15, b_, CX_VSUB(a_, b1_));                                     \
+    } while (0)
+
+void CX_FN(cx_f32_wino4x3_in)(size_t channels, const float *const *in, float *out, size_t os)
+{
+    const CX_V v2 = CX_VSET1(2.0f), v15 = CX_VSET1(1.5f);
+    size_t c = 0;
+    for (; c + CX_VW <= channels; c += CX_VW) {
+        CX_V t[6][6];
+        for (int s = 0; s < 6; s++) {
+            const CX_V d0 = CX_VLOAD(in[0 * 6 + s] + c), d1 = CX_VLOAD(in[1 * 6 + s] + c);
+            const CX_V d2 = CX_VLOAD(in[2 * 6 + s] + c), d3 = CX_VLOAD(in[3 * 6 + s] + c);
+            const CX_V d4 = CX_VLOAD(in[4 * 6 + s] + c), d5 = CX_VLOAD(in[5 * 6 + s] + c);
+            CX_BT6(d0, d1, d2, d3, d4, d5, t[0][s], t[1][s], t[2][s], t[3][s], t[4][s], t[5][s]);
+        }
+        for (int i = 0; i < 6; i++) {
+            CX_V o0, o1, o2, o3, o4, o5;
+            CX_BT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], o0, o1, o2, o3, o4, o5);
+            float *o = out + (size_t)(6 * i) * os + c;
+            CX_VSTORE(o, o0);
+            CX_VSTORE(o + os, o1);
+            CX_VSTORE(o + 2 * os, o2);
+            CX_VSTORE(o + 3 * os, o3);
+            CX_VSTORE(o + 4 * os, o4);
+            CX_VSTORE(o + 5 * os, o5);
+        }
+    }
+    if (c < channels) {
+        const float *p[36];
+        for (int i = 0; i < 36; i++) p[i] = in[i] + c;
+        cx_f32_wino4x3_in__scalar(channels - c, p, out + c, os);
+    }
+}
+
+/* y = A^T m for one column of 6 vectors */
+#define CX_AT6(m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                                  \
+    do {                                                                                \
+        const CX_V s12_ = CX_VADD(m1, m2), d12_ = CX_VSUB(m1, m2);                      \
+        y0 = CX_VADD(CX_VFMADD(v8, m3, CX_VADD(m0, s12_)), m4);                         \
+        y1 = CX_VFNMADD(v2, m4, CX_VFMADD(v4, m3, d12_));                               \
+        y2 = CX_VFMADD(v4, m4, CX_VFMADD(v2, m3, s12_));                                \
+        y3 = CX_VADD(CX_VFNMADD(v8, m4, CX_VADD(d12_, m3)), m5);                        \
+    } while (0)
+
+void CX_FN(cx_f32_wino4x3_out)(size_t channels, const float *m, size_t ms, const float *bias,
+                                float *const *out, const float *const *res, float min, float max)
+{
+    const CX_V v2 = CX_VSET1(2.0f), v4 = CX_VSET1(4.0f), v8 = CX_VSET1(8.0f);
+    const CX_V vmin = CX_VSET1(min), vmax = CX_VSET1(max);
+    size_t c = 0;
+    for (; c + CX_VW <= channels; c += CX_VW) {
+        CX_V u[4][6];
+        for (int j = 0; j < 6; j++) {
+            const float *mj = m + (size_t)j * ms + c;
+            const CX_V m0 = CX_VLOAD(mj), m1 = CX_VLOAD(mj + 6 * ms);
+            const CX_V m2 = CX_VLOAD(mj + 12 * ms), m3 = CX_VLOAD(mj + 18 * ms);
+            const CX_V m4 = CX_VLOAD(mj + 24 * ms), m5 = CX_VLOAD(mj + 30 * ms);
+            CX_AT6(m0, m1, m2, m3, m4, m5, u[0][j], u[1][j], u[2][j], u[3][j]);
+        }
+        const CX_V vb = CX_VLOAD(bias + c);
+        for (int a = 0; a < 4; a++) {
+            CX_V y[4];
+            CX_AT6(u[a][0], u[a][1], u[a][2], u[a][3], u[a][4], u[a][5], y[0], y[1], y[2], y[3]);
+            for (int b = 0; b < 4; b++) {
+                CX_V v = CX_VADD(y[b], vb);
+                if (res) v = CX_VADD(v, CX_VLOAD(res[4 * a + b] + c));
+                v = CX_VMIN(vmax, CX_VMAX(vmin, v));
+                CX_VSTORE(out[4 * a + b] + c, v);
+            }
+        }
+    }
+    if (c < channels) {
+        float *o[16];
+        const float *r[16];
+        for (int i = 0; i < 16; i++) {
+            o[i] = out[i] + c;
+            r[i] = res ? res[i] + c : NULL;
+        }
+        cx_f32_wino4x3_out__scalar(channels - c, m + c, ms, bias + c, o, res ? r : NULL, min, max);
+    }
+}
+
+/* ---- F(2x2, 3x3): 4x4 tiles */
+
+void CX_FN(cx_f32_wino2x3_in)(size_t channels, const float *const *in, float *out, size_t os)
+{
+    size_t c = 0;
+    for (; c + CX_VW <= channels; c += CX_VW) {
+        CX_V t[4][4];
+        for (int s = 0; s < 4; s++) {
+            const CX_V d0 = CX_VLOAD(in[0 * 4 + s] + c), d1 = CX_VLOAD(in[1 * 4 + s] + c);
+            const CX_V d2 = CX_VLOAD(in[2 * 4 + s] + c), d3 = CX_VLOAD(in[3 * 4 + s] + c);
+            t[0][s] = CX_VSUB(d0, d2);
+            t[1][s] = CX_VADD(d1, d2);
+            t[2][s] = CX_VSUB(d2, d1);
+            t[3][s] = CX_VSUB(d1, d3);
+        }
+        for (int i = 0; i < 4; i++) {
+            float *o = out + (size_t)(4 * i) * os + c;
+            CX_VSTORE(o, CX_VSUB(t[i][0], t[i][2]));
+            CX_VSTORE(o + os, CX_VADD(t[i][1], t[i][2]));
+            CX_VSTORE(o + 2 * os, CX_VSUB(t[i][2], t[i][1]));
+            CX_VSTORE(o + 3 * os, CX_VSUB(t[i][1], t[i][3]));
+        }
+    }
+    if (c < channels) {
+        const float *p[16];
+        for (int i = 0; i < 16; i++) p[i] = in[i] + c;
+        cx_f32_wino2x3_in__scalar(channels - c, p, out + c, os);
+    }
+}
+
+void CX_FN(cx_f32_wino2x3_out)(size_t channels, const float *m, size_t ms, const float *bias,
+                                float *const *out, const float *const *res, float min, float max)
+{
+    const CX_V vmin = CX_VSET1(min), vmax = CX_VSET1(max);
+    size_t c = 0;
+    for (; c + CX_VW <= channels; c += CX_VW) {
+        CX_V u[2][4];
+        for (int j = 0; j < 4; j++) {
+            const float *mj = m + (size_t)j * ms + c;
+            const CX_V m0 = CX_VLOAD(mj), m1 = CX_VLOAD(mj + 4 * ms);
+            const CX_V m2 = CX_VLOAD(mj + 8 * ms), m3 = CX_VLOAD(mj + 12 * ms);
+            u[0][j] = CX_VADD(CX_VADD(m0, m1), m2);
+            u[1][j] = CX_VSUB(CX_VSUB(m1, m2), m3);
+        }
+        const CX_V vb = CX_VLOAD(bias + c);
+        for (int a = 0; a < 2; a++) {
+            CX_V y[2];
+            y[0] = CX_VADD(CX_VADD(u[a][0], u[a][1]), u[a][2]);
+            y[1] = CX_VSUB(CX_VSUB(u[a][1], u[a][2]), u[a][3]);
+            for (int b = 0; b < 2; b++) {
+                CX_V v = CX_VADD(y[b], vb);
+                if (res) v = CX_VADD(v, CX_VLOAD(res[2 * a + b] + c));
+                v = CX_VMIN(vmax, CX_VMAX(vmin, v));
+                CX_VSTORE(out[2 * a + b] + c, v);
+            }
+        }
+    }
+    if (c < channels) {
+        float *o[4];
+        const float *r[4];
+        for (int i = 0; i < 4; i++) {
+            o[i] = out[i] + c;
+            r[i] = res ? res[i] + c : NULL;
+        }
+        cx_f32_wino2x3_out__scalar(channels - c, m + c, ms, bias + c, o, res ? r : NULL, min, max);
+    }
+}
