@@ -14,6 +14,38 @@
 #endif
 #include "layers/conv_winograd.h"
 
+/* The channels past the last whole vector go to the scalar transform, with
+ * every pixel pointer advanced to channel c. npix: pixels of the input
+ * patch (in) or of the output tile (out). */
+static inline void cx_wino_in_tail(cx_f32_wino_in_fn scalar, int npix, size_t c, size_t channels,
+                                   const float *const *in, float *out, size_t os)
+{
+    const float *p[36];
+    for (int i = 0; i < npix; i++) p[i] = in[i] + c;
+    scalar(channels - c, p, out + c, os);
+}
+
+static inline void cx_wino_out_tail(cx_f32_wino_out_fn scalar, int npix, size_t c, size_t channels, const float *m,
+                                    size_t ms, const float *bias, float *const *out, const float *const *res,
+                                    float min, float max)
+{
+    float *o[16];
+    const float *r[16];
+    for (int i = 0; i < npix; i++) {
+        o[i] = out[i] + c;
+        r[i] = res ? res[i] + c : NULL;
+    }
+    scalar(channels - c, m + c, ms, bias + c, o, res ? r : NULL, min, max);
+}
+
+/* one output pixel: + bias, + residual (if any), clamp, store */
+static inline void cx_wino_store(float *o, CX_V y, CX_V vb, const float *r, CX_V vmin, CX_V vmax)
+{
+    CX_V v = CX_VADD(y, vb);
+    if (r) v = CX_VADD(v, CX_VLOAD(r));
+    CX_VSTORE(o, CX_VMIN(vmax, CX_VMAX(vmin, v)));
+}
+
 /* o = B^T d for one column of 6 vectors (factored form of conv_winograd.c) */
 #define CX_BT6(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                          \
     do {                                                                                \
@@ -52,11 +84,7 @@ void CX_FN(cx_f32_wino4x3_in)(size_t channels, const float *const *in, float *ou
             CX_VSTORE(o + 5 * os, o5);
         }
     }
-    if (c < channels) {
-        const float *p[36];
-        for (int i = 0; i < 36; i++) p[i] = in[i] + c;
-        cx_f32_wino4x3_in__scalar(channels - c, p, out + c, os);
-    }
+    if (c < channels) cx_wino_in_tail(cx_f32_wino4x3_in__scalar, 36, c, channels, in, out, os);
 }
 
 /* y = A^T m for one column of 6 vectors */
@@ -88,23 +116,11 @@ void CX_FN(cx_f32_wino4x3_out)(size_t channels, const float *m, size_t ms, const
         for (int a = 0; a < 4; a++) {
             CX_V y[4];
             CX_AT6(u[a][0], u[a][1], u[a][2], u[a][3], u[a][4], u[a][5], y[0], y[1], y[2], y[3]);
-            for (int b = 0; b < 4; b++) {
-                CX_V v = CX_VADD(y[b], vb);
-                if (res) v = CX_VADD(v, CX_VLOAD(res[4 * a + b] + c));
-                v = CX_VMIN(vmax, CX_VMAX(vmin, v));
-                CX_VSTORE(out[4 * a + b] + c, v);
-            }
+            for (int b = 0; b < 4; b++)
+                cx_wino_store(out[4 * a + b] + c, y[b], vb, res ? res[4 * a + b] + c : NULL, vmin, vmax);
         }
     }
-    if (c < channels) {
-        float *o[16];
-        const float *r[16];
-        for (int i = 0; i < 16; i++) {
-            o[i] = out[i] + c;
-            r[i] = res ? res[i] + c : NULL;
-        }
-        cx_f32_wino4x3_out__scalar(channels - c, m + c, ms, bias + c, o, res ? r : NULL, min, max);
-    }
+    if (c < channels) cx_wino_out_tail(cx_f32_wino4x3_out__scalar, 16, c, channels, m, ms, bias, out, res, min, max);
 }
 
 /* ---- F(2x2, 3x3): 4x4 tiles */
@@ -130,11 +146,7 @@ void CX_FN(cx_f32_wino2x3_in)(size_t channels, const float *const *in, float *ou
             CX_VSTORE(o + 3 * os, CX_VSUB(t[i][1], t[i][3]));
         }
     }
-    if (c < channels) {
-        const float *p[16];
-        for (int i = 0; i < 16; i++) p[i] = in[i] + c;
-        cx_f32_wino2x3_in__scalar(channels - c, p, out + c, os);
-    }
+    if (c < channels) cx_wino_in_tail(cx_f32_wino2x3_in__scalar, 16, c, channels, in, out, os);
 }
 
 void CX_FN(cx_f32_wino2x3_out)(size_t channels, const float *m, size_t ms, const float *bias,
@@ -156,21 +168,9 @@ void CX_FN(cx_f32_wino2x3_out)(size_t channels, const float *m, size_t ms, const
             CX_V y[2];
             y[0] = CX_VADD(CX_VADD(u[a][0], u[a][1]), u[a][2]);
             y[1] = CX_VSUB(CX_VSUB(u[a][1], u[a][2]), u[a][3]);
-            for (int b = 0; b < 2; b++) {
-                CX_V v = CX_VADD(y[b], vb);
-                if (res) v = CX_VADD(v, CX_VLOAD(res[2 * a + b] + c));
-                v = CX_VMIN(vmax, CX_VMAX(vmin, v));
-                CX_VSTORE(out[2 * a + b] + c, v);
-            }
+            for (int b = 0; b < 2; b++)
+                cx_wino_store(out[2 * a + b] + c, y[b], vb, res ? res[2 * a + b] + c : NULL, vmin, vmax);
         }
     }
-    if (c < channels) {
-        float *o[4];
-        const float *r[4];
-        for (int i = 0; i < 4; i++) {
-            o[i] = out[i] + c;
-            r[i] = res ? res[i] + c : NULL;
-        }
-        cx_f32_wino2x3_out__scalar(channels - c, m + c, ms, bias + c, o, res ? r : NULL, min, max);
-    }
+    if (c < channels) cx_wino_out_tail(cx_f32_wino2x3_out__scalar, 4, c, channels, m, ms, bias, out, res, min, max);
 }
