@@ -8,7 +8,7 @@
  * two line transfers between the cores. Why it matters here: with 2 threads a
  * layer's input was written partly by the other core, and every such line
  * pays this transfer. On the development VM (2 vCPUs of a Zen 5 EPYC) one way
- * took 225-245 ns, far more than between cores of one CCX (tens of ns):
+ * took 225-265 ns (several runs), far more than between cores of one CCX (tens of ns):
  * the two vCPUs behave like different CCDs, with separate L3s. */
 #include <pthread.h>
 #include <sched.h>
