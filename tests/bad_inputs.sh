@@ -498,6 +498,14 @@ done
 CORTEX_ISA=bogus; export CORTEX_ISA
 t "CORTEX_ISA=bogus" 1 "CORTEX_ISA" "$CX" run "$CTX" --input "$IN" --output "$D/o.npy"
 unset CORTEX_ISA
+for l2 in abc 12 1M -1 99999999999; do
+    CORTEX_L2_KIB=$l2; export CORTEX_L2_KIB
+    t "CORTEX_L2_KIB=$l2: cortex run" 1 "CORTEX_L2_KIB" "$CX" run "$CTX" --input "$IN" --output "$D/o.npy"
+    t "CORTEX_L2_KIB=$l2: cortex-bench conv" 1 "CORTEX_L2_KIB" "$CB" conv --shape 1x8x8x8 --out 8 --kernel 3x3 --iters 1 --warmup 0
+done
+CORTEX_L2_KIB=512; export CORTEX_L2_KIB
+t "CORTEX_L2_KIB=512: cortex run" 0 "" "$CX" run "$CTX" --input "$IN" --output "$D/o.npy"
+unset CORTEX_L2_KIB
 
 echo "bad-inputs: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -136,6 +136,105 @@ START_TEST(conv_named_cases)
 }
 END_TEST
 
+/* The blocking budgets (kernels.h) follow the L2 size: CORTEX_L2_KIB
+ * overrides it and is validated; any budget gives bit-identical outputs
+ * (blocking orders tasks, never a sum), and the tiny blocks of a 64 KiB L2
+ * (many column blocks, one group per block, small Winograd tile blocks) pass
+ * every named case against the reference. */
+static void run_pair_bitwise(const conv_case *cc, const cx_kernels *kt, cortex_pool *pool)
+{
+    cx_conv_geom g = { { cc->k[0], cc->k[1], cc->k[2] }, { cc->s[0], cc->s[1], cc->s[2] },
+                       { cc->p[0], cc->p[1], cc->p[2] }, { 1, 1, 1 } };
+    const int ks = g.k[0] * g.k[1] * g.k[2];
+    const size_t wn = (size_t)cc->cout * (size_t)(cc->cin / cc->groups) * (size_t)ks;
+    float *w = malloc(wn * sizeof(float)), *b = malloc((size_t)cc->cout * sizeof(float));
+    cxt_fill(w, wn, -1.0f, 1.0f);
+    cxt_fill(b, (size_t)cc->cout, -0.5f, 0.5f);
+    cx_dims in = { cc->n, cc->d, cc->h, cc->w, cc->cin }, out;
+    const size_t xn = cx_dims_numel(in);
+    float *x = malloc(xn * sizeof(float));
+    cxt_fill(x, xn, -1.0f, 1.0f);
+    float *y[2] = { NULL, NULL };
+    size_t yn = 0;
+    const char *l2[2] = { "64", "4096" };
+    for (int v = 0; v < 2; v++) {
+        setenv("CORTEX_L2_KIB", l2[v], 1);
+        cx_conv c;
+        ck_assert_int_eq(cx_conv_create(&c, cc->cin, cc->cout, cc->groups, &g, cc->relu, w, b, kt), CORTEX_OK);
+        ck_assert_uint_eq(c.block_bytes, (size_t)cx_kernels_blocking(kt, NULL).conv_block_kib * 1024);
+        ck_assert_int_eq(cx_conv_out_dims(&c, in, &out), CORTEX_OK);
+        yn = cx_dims_numel(out);
+        y[v] = malloc(yn * sizeof(float));
+        int nt = cortex_pool_threads(pool);
+        size_t sb = cx_conv_scratch_bytes(&c);
+        cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
+        for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ malloc(sb), sb };
+        cx_conv_run(&c, in, x, out, y[v], NULL, pool, sc);
+        for (int i = 0; i < nt; i++) free(sc[i].p);
+        free(sc);
+        cx_conv_destroy(&c);
+    }
+    unsetenv("CORTEX_L2_KIB");
+    ck_assert_msg(memcmp(y[0], y[1], yn * sizeof(float)) == 0, "case %s on %s: outputs differ between L2 64 and 4096 KiB",
+                  cc->name, kt->name);
+    free(y[0]); free(y[1]); free(w); free(b); free(x);
+}
+
+START_TEST(conv_blocking)
+{
+    char err[256];
+    unsetenv("CORTEX_L2_KIB");
+    ck_assert_int_eq(cx_blocking_env_check(err, sizeof err), 0);
+    const char *bad[] = { "abc", "12", "512k", "-512", "999999999999", " 512" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("CORTEX_L2_KIB", bad[i], 1);
+        err[0] = 0;
+        ck_assert_msg(cx_blocking_env_check(err, sizeof err) == -1, "'%s' accepted", bad[i]);
+        ck_assert_msg(strstr(err, "CORTEX_L2_KIB") && strstr(err, bad[i]), "message: %s", err);
+        const char *src;
+        cx_kernels_blocking(&cx_kernels_avx2, &src);
+        ck_assert_msg(strcmp(src, "CORTEX_L2_KIB") != 0, "'%s' used", bad[i]);
+    }
+    const cx_kernels *t[4];
+    int nt = cxt_tables(t, 4);
+    for (int i = 0; i < nt; i++) {
+        const cx_f32_blocking tb = t[i]->f32_blocking;
+        char v[32];
+        snprintf(v, sizeof v, "%u", 2 * tb.l2_kib);
+        setenv("CORTEX_L2_KIB", v, 1);
+        ck_assert_int_eq(cx_blocking_env_check(err, sizeof err), 0);
+        const char *src;
+        cx_f32_blocking b = cx_kernels_blocking(t[i], &src);
+        ck_assert_str_eq(src, "CORTEX_L2_KIB");
+        ck_assert_uint_eq(b.l2_kib, 2 * tb.l2_kib);
+        ck_assert_uint_eq(b.conv_block_kib, 2 * tb.conv_block_kib);
+        ck_assert_uint_eq(b.wino_block_kib, 2 * tb.wino_block_kib);
+        ck_assert_uint_eq(b.wino_heavy_block_kib, 2 * tb.wino_heavy_block_kib);
+    }
+    unsetenv("CORTEX_L2_KIB");
+
+    cortex_pool *pool2 = NULL;
+    ck_assert_int_eq(cortex_pool_create(2, &pool2), CORTEX_OK);
+    static const conv_case PAIRS[] = {
+        { "1x1 256->512 (column blocks)", 1, 256, 1, 9, 9, 512, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 1, 0 },
+        { "3x3 64 winograd (tile blocks)", 1, 64, 1, 13, 13, 64, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+        { "groups 4 x 96 ch", 1, 384, 1, 5, 6, 384, 4, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+        { "groups 32 x 32 ch", 1, 1024, 1, 7, 6, 1024, 32, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
+    };
+    for (int i = 0; i < nt; i++) {
+        for (size_t c = 0; c < sizeof PAIRS / sizeof PAIRS[0]; c++) {
+            run_pair_bitwise(&PAIRS[c], t[i], NULL);
+            run_pair_bitwise(&PAIRS[c], t[i], pool2);
+        }
+        setenv("CORTEX_L2_KIB", "64", 1);
+        for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++)
+            ck_assert_msg(run_conv_case(&CASES[c], t[i], pool2), "case %s on %s, L2 64 KiB", CASES[c].name, t[i]->name);
+        unsetenv("CORTEX_L2_KIB");
+    }
+    cortex_pool_destroy(pool2);
+}
+END_TEST
+
 START_TEST(conv_random_shapes)
 {
     const cx_kernels *t[4];
@@ -337,6 +436,7 @@ static Suite *suite(void)
     tcase_add_test(t, conv_named_cases);
     tcase_add_test(t, conv_grouped_winograd_choice);
     tcase_add_test(t, conv_random_shapes);
+    tcase_add_test(t, conv_blocking);
     tcase_add_test(t, conv_rejects_bad_shapes);
     suite_add_tcase(s, t);
     TCase *p = tcase_create("pool");

@@ -80,8 +80,10 @@ int cli_isa_name(const char *s)
 int cli_check_isa(const char *isa)
 {
     char err[256];
-    if (cx_kernels_select(isa, err, sizeof err)) return 0;
-    return cli_fail("%s: %s", isa && *isa && strcmp(isa, "auto") ? "--isa" : "CORTEX_ISA", err);
+    if (!cx_kernels_select(isa, err, sizeof err))
+        return cli_fail("%s: %s", isa && *isa && strcmp(isa, "auto") ? "--isa" : "CORTEX_ISA", err);
+    if (cx_blocking_env_check(err, sizeof err)) return cli_fail("%s", err);
+    return 0;
 }
 
 int cli_default_threads(void)

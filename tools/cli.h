@@ -21,6 +21,7 @@ int cli_isa_name(const char *s);
  * "auto", the CORTEX_ISA variable) run on this machine. Returns 0, or prints
  * the error line ("cortex: error: --isa: ..." / "CORTEX_ISA: ...") and
  * returns 1. */
+/* --isa / CORTEX_ISA and CORTEX_L2_KIB: 0, or 1 after printing the error */
 int cli_check_isa(const char *isa);
 /* Thread count option default: online CPUs. */
 int cli_default_threads(void);

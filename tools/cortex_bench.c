@@ -23,7 +23,8 @@ static const char USAGE[] =
     "                         [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --preset SET[/LAYER]|list [--int8] [--threads N] [--iters N] [--json]\n"
     "                         (the conv shapes of resnet50, resnext101_32x8d, r2plus1d_18 at batch 1)\n"
-    "       cortex-bench peak [--isa ISA] [--json]   (this CPU's f32 FMA and int8 multiply-add peaks, 1 thread)\n"
+    "       cortex-bench peak [--isa ISA] [--json]   (this CPU's f32 FMA and int8 multiply-add peaks, 1 thread,\n"
+    "                         and the cache blocking the conv drivers use on it: CORTEX_L2_KIB overrides the L2)\n"
     "  common: --isa auto|scalar|avx2|avx512, --warmup N (default 2); model: --profile (per-layer times).\n"
     "  Every result also gives its % of this CPU's peak (threads x the 1-thread FMA or int8 peak, probed\n"
     "  for 0.3 s first; Winograd layers count a direct conv's multiplies, so > 100 % can happen);\n"
@@ -651,6 +652,10 @@ static int bench_peak(const bopts *o)
     } else {
         printf("peak   f32 FMA                              %-7s thr 1    %8.1f GFLOP/s (best of %d)\n", kt->name, fb, n);
         if (qb > 0) printf("peak   int8 multiply-add                    %-7s thr 1    %8.1f GOPS    (best of %d)\n", kt->name, qb, n);
+        const char *src;
+        const cx_f32_blocking b = cx_kernels_blocking(kt, &src);
+        printf("blocking  L2 %u KiB (%s): weight block %u KiB, Winograd block %u KiB (%u KiB for DRAM-bound layers)\n",
+               b.l2_kib, src, b.conv_block_kib, b.wino_block_kib, b.wino_heavy_block_kib);
     }
     return 0;
 }

@@ -69,6 +69,23 @@ typedef struct cx_f32_gemm_desc {
     uint32_t mr, nr;
 } cx_f32_gemm_desc;
 
+/* Cache blocking of the f32 conv drivers: the BLIS MC/KC/NC of libcortex.
+ * NC is the column block (packed weights of nc columns x all of K), sized to
+ * stay in L2 while the row tiles stream past; the Winograd tile blocks keep
+ * their transformed input and GEMM output (V + M) in L2 the same way. K is
+ * not blocked (the fused epilogue needs the whole sum; 1x1 convs read A in
+ * place) and M is not blocked (each row tile's A rows stay in L1 across the
+ * panels of a block). Each table holds the budgets for the L2 of the parts it
+ * was written for; cx_kernels_blocking rescales them to the L2 this CPU
+ * reports. Blocking changes the order of tasks, never a sum: outputs are
+ * bit-identical under any budget. */
+typedef struct cx_f32_blocking {
+    uint32_t l2_kib;                /* the per-core L2 the budgets below are for */
+    uint32_t conv_block_kib;        /* NC: packed weights of one column block */
+    uint32_t wino_block_kib;        /* Winograd V + M scratch of one tile block */
+    uint32_t wino_heavy_block_kib;  /* the same for layers whose weights stream from DRAM */
+} cx_f32_blocking;
+
 typedef struct cx_kernels {
     const char *name;            /* "scalar", "avx2", "avx512" */
     cx_f32_gemm_desc f32_gemm;   /* the main GEMM */
@@ -81,6 +98,7 @@ typedef struct cx_kernels {
      * (AVX-512: 7x32 for 7x7 and 14x14 maps). igemm NULL where absent. */
     cx_f32_gemm_desc f32_gemm_rows;
     cx_f32_dwconv_fn f32_dwconv;
+    cx_f32_blocking f32_blocking;
     /* Peak probes for `cortex-bench peak`: run the ISA's f32 FMA / int8
      * multiply-add stream for about `seconds`; GFLOP/s and GOPS (2 per MAC). */
     double (*f32_peak)(double seconds);
@@ -98,6 +116,17 @@ extern const cx_kernels cx_kernels_avx512;
  * force one; NULL return with err filled when the CPU lacks it or the name is
  * unknown. */
 const cx_kernels *cx_kernels_select(const char *request, char *err, size_t errlen);
+
+/* The table's blocking for this CPU: budgets scaled by (L2 of this CPU) /
+ * (the table's l2_kib). The L2 is CORTEX_L2_KIB from the environment when
+ * that is a valid size (cx_blocking_env_check), else what CPUID reports,
+ * else the table's own. *source (may be NULL) gets "CORTEX_L2_KIB", "CPUID"
+ * or "default". */
+cx_f32_blocking cx_kernels_blocking(const cx_kernels *k, const char **source);
+
+/* CORTEX_L2_KIB: unset, or a whole number of KiB in 64..262144. Returns 0, or
+ * -1 with err filled (model load reports it instead of ignoring a typo). */
+int cx_blocking_env_check(char *err, size_t errlen);
 
 /* Whether this CPU (CPUID + XGETBV) can run a table's instructions. */
 int cx_kernels_available(const cx_kernels *k);

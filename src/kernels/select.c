@@ -46,3 +46,49 @@ const cx_kernels *cx_kernels_select(const char *request, char *err, size_t errle
     }
     return k;
 }
+
+/* CORTEX_L2_KIB parsed strictly: digits only, 64..262144 KiB; 0 otherwise */
+static uint32_t env_l2_kib(const char **raw)
+{
+    const char *e = getenv("CORTEX_L2_KIB");
+    if (raw) *raw = e;
+    if (!e || !*e) return 0;
+    unsigned long v = 0;
+    for (const char *p = e; *p; p++) {
+        if (*p < '0' || *p > '9' || v > 262144) return 0;
+        v = v * 10 + (unsigned long)(*p - '0');
+    }
+    return v >= 64 && v <= 262144 ? (uint32_t)v : 0;
+}
+
+int cx_blocking_env_check(char *err, size_t errlen)
+{
+    const char *raw;
+    if (env_l2_kib(&raw) || !raw || !*raw) return 0;
+    cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG,
+            "CORTEX_L2_KIB='%s' is not an L2 size in KiB (a whole number, 64..262144)", raw);
+    return -1;
+}
+
+static uint32_t scale_kib(uint32_t kib, uint32_t l2, uint32_t table_l2)
+{
+    uint64_t v = (uint64_t)kib * l2 / table_l2;
+    return v < 16 ? 16 : (uint32_t)v;   /* at least a few panels */
+}
+
+cx_f32_blocking cx_kernels_blocking(const cx_kernels *k, const char **source)
+{
+    cx_f32_blocking b = k->f32_blocking;
+    uint32_t l2 = env_l2_kib(NULL);
+    const char *src = "CORTEX_L2_KIB";
+    if (!l2) { l2 = cx_cpu_get()->l2_kib; src = "CPUID"; }
+    if (!l2 || !b.l2_kib) { l2 = b.l2_kib; src = "default"; }
+    if (l2 != b.l2_kib && b.l2_kib) {
+        b.conv_block_kib = scale_kib(b.conv_block_kib, l2, b.l2_kib);
+        b.wino_block_kib = scale_kib(b.wino_block_kib, l2, b.l2_kib);
+        b.wino_heavy_block_kib = scale_kib(b.wino_heavy_block_kib, l2, b.l2_kib);
+        b.l2_kib = l2;
+    }
+    if (source) *source = src;
+    return b;
+}

@@ -21,9 +21,6 @@
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
-/* Target bytes of packed weights one column block may span: under half of a
- * 1 MiB L2 (Zen 4/5), so the block stays resident while row tiles stream past. */
-#define CX_CONV_BLOCK_BYTES (384 * 1024)
 
 /* Winograd for 3x3 stride-1 layers, chosen by the size of the transformed
  * weights (input size is not known at load): F(4x4,3x3) multiplies 4x fewer
@@ -78,6 +75,9 @@ cortex_status cx_conv_create(cx_conv *c, int cin, int cout, int groups, const cx
     c->min = relu ? 0.0f : -INFINITY;
     c->max = INFINITY;
     c->kt = kt;
+    /* column blocks of packed weights: the table's NC for this CPU's L2
+     * (kernels.h), so the block stays resident while row tiles stream past */
+    c->block_bytes = (size_t)cx_kernels_blocking(kt, NULL).conv_block_kib * 1024;
     const size_t ks = (size_t)c->ks, kc = (size_t)c->kc, nc = (size_t)c->nc;
 
     if (groups == cin && groups == cout && kt->f32_dwconv && groups > 1) {
@@ -399,7 +399,7 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
     const size_t MR = j.gemm->mr, NR = j.gemm->nr;
     j.mtiles = CX_DIV_UP(j.m, MR);
     size_t panel_bytes = NR * (1 + (size_t)c->ks * c->kc) * sizeof(float);
-    size_t panels = CX_MAX((size_t)1, CX_CONV_BLOCK_BYTES / panel_bytes);
+    size_t panels = CX_MAX((size_t)1, c->block_bytes / panel_bytes);
     j.nblk = CX_MIN(panels * NR, CX_ROUND_UP((size_t)c->nc, NR));
     j.nblocks = CX_DIV_UP((size_t)c->nc, j.nblk);
     /* groups whose weights fit one block run together (ResNeXt's 32 groups
@@ -408,7 +408,7 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
      * layers took 19.1-20.1 ms instead of 21.5-22.6 at 1 thread, 11.8 instead
      * of 12.9 at 2, per-layer profile) */
     const size_t gbytes = c->group_stride * sizeof(float);
-    j.gblk = j.nblocks > 1 ? 1 : CX_MAX((size_t)1, CX_MIN((size_t)c->groups, CX_CONV_BLOCK_BYTES / gbytes));
+    j.gblk = j.nblocks > 1 ? 1 : CX_MAX((size_t)1, CX_MIN((size_t)c->groups, c->block_bytes / gbytes));
     j.ngblocks = CX_DIV_UP((size_t)c->groups, j.gblk);
     /* with several row tiles per block, each tile's kernel calls prefetch a
      * share of the next block's weights (see igemm_task) */

@@ -35,16 +35,15 @@
 #include "layers/conv_winograd.h"
 #include "runtime/pool.h"
 
-/* Scratch (V + M of one block) kept under this, so the block stays in a 1 MiB
- * L2 (Zen 4/5) next to the weight panels of one frequency. */
-#define CX_WINO_BLOCK_BYTES (512 * 1024)
-/* Layers whose transformed weights exceed CX_WINO_HEAVY_BYTES (256 channels
- * and up: 9.4 MB at 256) are bound by streaming them from DRAM at batch 1, and
- * every tile block streams them once: their blocks may grow to
- * CX_WINO_HEAVY_BLOCK_BYTES of scratch (256 @ 14x14: one block of 16 tiles
- * instead of two of 8 measured 0.61 vs 0.69 of the igemm time). */
+/* Scratch (V + M of one block) is kept under the table's wino_block_kib
+ * (kernels.h: 512 KiB for a 1 MiB L2), so the block stays in L2 next to the
+ * weight panels of one frequency. Layers whose transformed weights exceed
+ * CX_WINO_HEAVY_BYTES (256 channels and up: 9.4 MB at 256) are bound by
+ * streaming them from DRAM at batch 1, and every tile block streams them
+ * once: their blocks may grow to wino_heavy_block_kib of scratch (2 MiB;
+ * 256 @ 14x14: one block of 16 tiles instead of two of 8 measured 0.61 vs
+ * 0.69 of the igemm time). */
 #define CX_WINO_HEAVY_BYTES ((size_t)4 << 20)
-#define CX_WINO_HEAVY_BLOCK_BYTES ((size_t)2 << 20)
 /* output columns per GEMM + output transform pass (rounded up to panels):
  * measured no gain from smaller passes (64 columns lost 10-25 % on 128 and 512
  * channels), so all of a ResNet's columns in one pass */
@@ -320,9 +319,10 @@ cortex_status cx_wino_create(cx_wino *w, cx_wino_variant v, int cin, int cout, i
     if (groups > 1) w->nb = CX_MAX(w->nb, CX_ROUND_UP(nc, (size_t)CX_WINO_CH_ALIGN));   /* one whole group fits */
     const size_t MR = w->gemm->mr;
     const size_t per_tile = nf * (w->cin_p + w->nb) * sizeof(float);
-    size_t budget = CX_WINO_BLOCK_BYTES;
+    const cx_f32_blocking blk = cx_kernels_blocking(kt, NULL);
+    size_t budget = (size_t)blk.wino_block_kib * 1024;
     w->weight_bytes = nf * kc * (size_t)cout * sizeof(float);
-    if (w->weight_bytes > CX_WINO_HEAVY_BYTES) budget = CX_WINO_HEAVY_BLOCK_BYTES;
+    if (w->weight_bytes > CX_WINO_HEAVY_BYTES) budget = (size_t)blk.wino_heavy_block_kib * 1024;
     w->max_tiles = CX_MAX(MR, budget / per_tile / MR * MR);
     return CORTEX_OK;
 }

@@ -36,6 +36,7 @@ typedef struct cx_conv {
     const cx_f32_gconv_desc *gconv; /* grouped igemm, all groups per call (NULL: one call per group) */
     float *packed;        /* igemm: per group cx_f32_gemm_packed_size floats; dw: bias + ks*C */
     size_t group_stride;  /* floats between groups in packed */
+    size_t block_bytes;   /* igemm: packed weights per column block (the table's NC, cx_kernels_blocking) */
     float *zero;          /* kc (igemm) or C (dw) zeros: the padding row */
     struct cx_wino *wino; /* CX_CONV_WINO: transformed weights and transforms */
 } cx_conv;

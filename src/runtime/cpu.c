@@ -39,6 +39,12 @@ static void detect(cx_cpu *c)
         c->avx512vl = (b >> 31) & 1;
         c->avx512vnni = (cc >> 11) & 1;
     }
+    /* L2 size in KiB, ECX[31:16] of extended leaf 0x80000006: AMD and Intel
+     * both fill it (leaf 0x8000001D / 4 are empty on some VMs) */
+    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000006u) {
+        __cpuid(0x80000006u, a, b, cc, d);
+        c->l2_kib = cc >> 16;
+    }
 #endif
 }
 

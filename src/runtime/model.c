@@ -43,6 +43,7 @@ cortex_status cx_model_from_ctx_q8(const cx_ctx_file *f, const cortex_load_optio
     char kerr[256];
     const cx_kernels *kt = cx_kernels_select(opts ? opts->isa : NULL, kerr, sizeof kerr);
     if (!kt) return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "%s", kerr);
+    if (cx_blocking_env_check(kerr, sizeof kerr)) return cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "%s", kerr);
     if (!qk) qk = cx_q8_kernels_for(kt);
     if (!cx_q8_kernels_available(qk))
         return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "int8 kernels '%s' do not run on this CPU", qk->name);
