@@ -21,7 +21,6 @@
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
-
 /* Winograd for 3x3 stride-1 layers, chosen by the size of the transformed
  * weights (input size is not known at load): F(4x4,3x3) multiplies 4x fewer
  * but stores 36/9 = 4x the weights, F(2x2,3x3) 2.25x fewer for 16/9; past a

@@ -14,7 +14,9 @@
 #include "layers/qlayers.h"
 #include "runtime/pool.h"
 
-/* bytes of packed weights one column block may span (as conv.c) */
+/* bytes of packed weights one column block may span: fixed for a 1 MiB L2
+ * (the f32 convs take theirs from the kernel table, rescaled to the CPU's L2:
+ * kernels.h cx_f32_blocking; the int8 tables carry no blocking yet) */
 #define CX_QCONV_BLOCK_BYTES (384 * 1024)
 #define CX_QBIAS_MAX 1073741823.0   /* |bias| < 2^30 (kernels_q8.h) */
 
