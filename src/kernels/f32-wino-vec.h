@@ -97,30 +97,41 @@ void CX_FN(cx_f32_wino4x3_in)(size_t channels, const float *const *in, float *ou
         y3 = CX_VADD(CX_VFNMADD(v8, m4, CX_VADD(d12_, m3)), m5);                        \
     } while (0)
 
+/* The output transform of both variants, per channel vector: A^T applied
+ * to each of the ALPHA columns of the tile's M (frequencies strided by ms),
+ * then to each resulting row, then bias, residual and clamp on the M x M
+ * pixels. AT(x, y) maps ALPHA vectors x[] to M vectors y[]. */
+#define CX_WINO_OUT_BODY(M, ALPHA, AT, SCALAR_FN)                                        \
+    do {                                                                                \
+        const CX_V vmin = CX_VSET1(min), vmax = CX_VSET1(max);                          \
+        size_t c = 0;                                                                   \
+        for (; c + CX_VW <= channels; c += CX_VW) {                                     \
+            CX_V u[M][ALPHA];                                                           \
+            for (int j = 0; j < ALPHA; j++) {                                           \
+                CX_V x[ALPHA], t[M];                                                    \
+                for (int i = 0; i < ALPHA; i++) x[i] = CX_VLOAD(m + (size_t)(i * ALPHA + j) * ms + c); \
+                AT(x, t);                                                               \
+                for (int a = 0; a < M; a++) u[a][j] = t[a];                             \
+            }                                                                           \
+            const CX_V vb = CX_VLOAD(bias + c);                                         \
+            for (int a = 0; a < M; a++) {                                               \
+                CX_V y[M];                                                              \
+                AT(u[a], y);                                                            \
+                for (int b = 0; b < M; b++)                                             \
+                    cx_wino_store(out[M * a + b] + c, y[b], vb, res ? res[M * a + b] + c : NULL, vmin, vmax); \
+            }                                                                           \
+        }                                                                               \
+        if (c < channels)                                                               \
+            cx_wino_out_tail(SCALAR_FN, M * M, c, channels, m, ms, bias, out, res, min, max); \
+    } while (0)
+
+#define CX_AT6_V(x, y) CX_AT6(x[0], x[1], x[2], x[3], x[4], x[5], y[0], y[1], y[2], y[3])
+
 void CX_FN(cx_f32_wino4x3_out)(size_t channels, const float *m, size_t ms, const float *bias,
                                 float *const *out, const float *const *res, float min, float max)
 {
     const CX_V v2 = CX_VSET1(2.0f), v4 = CX_VSET1(4.0f), v8 = CX_VSET1(8.0f);
-    const CX_V vmin = CX_VSET1(min), vmax = CX_VSET1(max);
-    size_t c = 0;
-    for (; c + CX_VW <= channels; c += CX_VW) {
-        CX_V u[4][6];
-        for (int j = 0; j < 6; j++) {
-            const float *mj = m + (size_t)j * ms + c;
-            const CX_V m0 = CX_VLOAD(mj), m1 = CX_VLOAD(mj + 6 * ms);
-            const CX_V m2 = CX_VLOAD(mj + 12 * ms), m3 = CX_VLOAD(mj + 18 * ms);
-            const CX_V m4 = CX_VLOAD(mj + 24 * ms), m5 = CX_VLOAD(mj + 30 * ms);
-            CX_AT6(m0, m1, m2, m3, m4, m5, u[0][j], u[1][j], u[2][j], u[3][j]);
-        }
-        const CX_V vb = CX_VLOAD(bias + c);
-        for (int a = 0; a < 4; a++) {
-            CX_V y[4];
-            CX_AT6(u[a][0], u[a][1], u[a][2], u[a][3], u[a][4], u[a][5], y[0], y[1], y[2], y[3]);
-            for (int b = 0; b < 4; b++)
-                cx_wino_store(out[4 * a + b] + c, y[b], vb, res ? res[4 * a + b] + c : NULL, vmin, vmax);
-        }
-    }
-    if (c < channels) cx_wino_out_tail(cx_f32_wino4x3_out__scalar, 16, c, channels, m, ms, bias, out, res, min, max);
+    CX_WINO_OUT_BODY(4, 6, CX_AT6_V, cx_f32_wino4x3_out__scalar);
 }
 
 /* ---- F(2x2, 3x3): 4x4 tiles */
@@ -149,28 +160,15 @@ void CX_FN(cx_f32_wino2x3_in)(size_t channels, const float *const *in, float *ou
     if (c < channels) cx_wino_in_tail(cx_f32_wino2x3_in__scalar, 16, c, channels, in, out, os);
 }
 
+/* A^T = [1 1 1 0; 0 1 -1 -1] */
+#define CX_AT4_V(x, y)                                                                  \
+    do {                                                                                \
+        y[0] = CX_VADD(CX_VADD(x[0], x[1]), x[2]);                                      \
+        y[1] = CX_VSUB(CX_VSUB(x[1], x[2]), x[3]);                                      \
+    } while (0)
+
 void CX_FN(cx_f32_wino2x3_out)(size_t channels, const float *m, size_t ms, const float *bias,
                                 float *const *out, const float *const *res, float min, float max)
 {
-    const CX_V vmin = CX_VSET1(min), vmax = CX_VSET1(max);
-    size_t c = 0;
-    for (; c + CX_VW <= channels; c += CX_VW) {
-        CX_V u[2][4];
-        for (int j = 0; j < 4; j++) {
-            const float *mj = m + (size_t)j * ms + c;
-            const CX_V m0 = CX_VLOAD(mj), m1 = CX_VLOAD(mj + 4 * ms);
-            const CX_V m2 = CX_VLOAD(mj + 8 * ms), m3 = CX_VLOAD(mj + 12 * ms);
-            u[0][j] = CX_VADD(CX_VADD(m0, m1), m2);
-            u[1][j] = CX_VSUB(CX_VSUB(m1, m2), m3);
-        }
-        const CX_V vb = CX_VLOAD(bias + c);
-        for (int a = 0; a < 2; a++) {
-            CX_V y[2];
-            y[0] = CX_VADD(CX_VADD(u[a][0], u[a][1]), u[a][2]);
-            y[1] = CX_VSUB(CX_VSUB(u[a][1], u[a][2]), u[a][3]);
-            for (int b = 0; b < 2; b++)
-                cx_wino_store(out[2 * a + b] + c, y[b], vb, res ? res[2 * a + b] + c : NULL, vmin, vmax);
-        }
-    }
-    if (c < channels) cx_wino_out_tail(cx_f32_wino2x3_out__scalar, 4, c, channels, m, ms, bias, out, res, min, max);
+    CX_WINO_OUT_BODY(2, 4, CX_AT4_V, cx_f32_wino2x3_out__scalar);
 }
