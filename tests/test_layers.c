@@ -18,13 +18,32 @@ typedef struct conv_case {
     int relu, residual;
 } conv_case;
 
-/* Runs one case on one table with the given pool; returns 1 on success. */
-static int run_conv_case(const conv_case *cc, const cx_kernels *kt, cortex_pool *pool)
+static cx_conv_geom case_geom(const conv_case *cc)
 {
     cx_conv_geom g;
     for (int i = 0; i < 3; i++) {
         g.k[i] = cc->k[i]; g.s[i] = cc->s[i]; g.p[i] = cc->p[i]; g.dil[i] = cc->dil[i] ? cc->dil[i] : 1;
     }
+    return g;
+}
+
+/* cx_conv_run with per-thread scratch allocated and freed around it */
+static void conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, float *y, const float *res,
+                     cortex_pool *pool)
+{
+    int nt = cortex_pool_threads(pool);
+    size_t sb = cx_conv_scratch_bytes(c);
+    cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
+    for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ malloc(sb), sb };
+    cx_conv_run(c, in, x, out, y, res, pool, sc);
+    for (int i = 0; i < nt; i++) free(sc[i].p);
+    free(sc);
+}
+
+/* Runs one case on one table with the given pool; returns 1 on success. */
+static int run_conv_case(const conv_case *cc, const cx_kernels *kt, cortex_pool *pool)
+{
+    const cx_conv_geom g = case_geom(cc);
     int ks = g.k[0] * g.k[1] * g.k[2];
     size_t wn = (size_t)cc->cout * (size_t)(cc->cin / cc->groups) * (size_t)ks;
     float *w = malloc(wn * sizeof(float)), *b = malloc((size_t)cc->cout * sizeof(float));
@@ -41,10 +60,7 @@ static int run_conv_case(const conv_case *cc, const cx_kernels *kt, cortex_pool 
     cx_conv_ref(cc->cin, cc->cout, cc->groups, &g, w, b, cc->relu ? 0.0f : -INFINITY, INFINITY, in, x, out, ref, res);
     cxt_buf y = cxt_buf_new(yn);
     int nt = cortex_pool_threads(pool);
-    size_t sb = cx_conv_scratch_bytes(&c);
-    cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
-    for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ malloc(sb), sb };
-    cx_conv_run(&c, in, x, out, y.p, res, pool, sc);
+    conv_run(&c, in, x, out, y.p, res, pool);
     size_t worst;
     double tol = 2e-5 * sqrt((double)ks * (cc->cin / cc->groups));
     double err = cxt_rel_err(y.p, ref, yn, 1.0, &worst);
@@ -52,8 +68,6 @@ static int run_conv_case(const conv_case *cc, const cx_kernels *kt, cortex_pool 
     if (!ok)
         fprintf(stderr, "conv case '%s' on %s (%d threads): rel err %g at %zu (got %g want %g), red zones %s\n",
                 cc->name, kt->name, nt, err, worst, y.p[worst], ref[worst], cxt_buf_red_ok(&y) ? "ok" : "WRITTEN");
-    for (int i = 0; i < nt; i++) free(sc[i].p);
-    free(sc);
     cxt_buf_free(&y);
     cx_conv_destroy(&c);
     free(w); free(b); free(x); free(ref); free(res);
@@ -143,8 +157,7 @@ END_TEST
  * every named case against the reference. */
 static void run_pair_bitwise(const conv_case *cc, const cx_kernels *kt, cortex_pool *pool)
 {
-    cx_conv_geom g = { { cc->k[0], cc->k[1], cc->k[2] }, { cc->s[0], cc->s[1], cc->s[2] },
-                       { cc->p[0], cc->p[1], cc->p[2] }, { 1, 1, 1 } };
+    const cx_conv_geom g = case_geom(cc);
     const int ks = g.k[0] * g.k[1] * g.k[2];
     const size_t wn = (size_t)cc->cout * (size_t)(cc->cin / cc->groups) * (size_t)ks;
     float *w = malloc(wn * sizeof(float)), *b = malloc((size_t)cc->cout * sizeof(float));
@@ -165,13 +178,7 @@ static void run_pair_bitwise(const conv_case *cc, const cx_kernels *kt, cortex_p
         ck_assert_int_eq(cx_conv_out_dims(&c, in, &out), CORTEX_OK);
         yn = cx_dims_numel(out);
         y[v] = malloc(yn * sizeof(float));
-        int nt = cortex_pool_threads(pool);
-        size_t sb = cx_conv_scratch_bytes(&c);
-        cx_scratch *sc = calloc((size_t)nt, sizeof *sc);
-        for (int i = 0; i < nt; i++) sc[i] = (cx_scratch){ malloc(sb), sb };
-        cx_conv_run(&c, in, x, out, y[v], NULL, pool, sc);
-        for (int i = 0; i < nt; i++) free(sc[i].p);
-        free(sc);
+        conv_run(&c, in, x, out, y[v], NULL, pool);
         cx_conv_destroy(&c);
     }
     unsetenv("CORTEX_L2_KIB");
