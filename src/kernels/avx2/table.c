@@ -18,7 +18,8 @@ const cx_kernels cx_kernels_avx2 = {
     .f32_gemm_narrow = { cx_f32_igemm_ukernel_10x8__avx2, 10, 8 },
     .f32_dwconv = cx_f32_dwconv_ukernel__avx2,
     /* for the 512 KiB L2 of Zen 2/3, the AVX2-only parts this table serves
-     * most: 3/8, 1/2 and 2x the L2, the ratios measured on the AVX-512 table */
+     * most: 3/8, 1/2 and 2x the L2, the fractions of the AVX-512 values;
+     * derived, not tuned (no Zen 3 to measure on) */
     .f32_blocking = { 512, 192, 256, 1024 },
     .f32_peak = cx_f32_peak__avx2,
     .q8_peak = cx_q8_peak__avx2,
