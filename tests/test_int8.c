@@ -162,6 +162,66 @@ START_TEST(qconv_matches_reference)
 }
 END_TEST
 
+/* The int8 column block follows the L2 size like the f32 blocking
+ * (CORTEX_L2_KIB scales the table's budget), and under the tiny blocks of a
+ * 64 KiB L2 (several column blocks where 4096 KiB gives one) every table
+ * still equals the reference byte for byte, so outputs do not depend on it. */
+START_TEST(qconv_blocking)
+{
+    cxt_rng_init(cxt_seed());
+    const cx_q8_kernels *tabs[8];
+    const int nt = q8_tables(tabs);
+    for (int t = 0; t < nt; t++) {
+        char v[32];
+        snprintf(v, sizeof v, "%u", 2 * tabs[t]->l2_kib);
+        setenv("CORTEX_L2_KIB", v, 1);
+        const char *src;
+        ck_assert_uint_eq(cx_q8_block_kib(tabs[t], &src), 2 * tabs[t]->conv_block_kib);
+        ck_assert_str_eq(src, "CORTEX_L2_KIB");
+    }
+    static const qcase cases[] = {
+        /* what                 n d  h  w cin cout g   k        s        p      wlim relu  res   azp yzp rzp dil */
+        { "1x1 256->512",       1, 1, 9, 7, 256, 512, 1, {1,1,1}, {1,1,1}, {0,0,0}, 64, true, true, 3, 0, 9, 0 },
+        { "3x3 96->160",        1, 1, 6, 5, 96, 160, 1, {1,3,3}, {1,1,1}, {0,1,1}, 64, false, false, 7, 4, 0, 0 },
+        { "groups 8 x 64",      1, 1, 5, 6, 512, 512, 8, {1,3,3}, {1,1,1}, {0,1,1}, 64, true, false, 0, 0, 0, 0 },
+    };
+    const char *l2[2] = { "64", "4096" };
+    cortex_pool *pool;
+    ck_assert_int_eq(cortex_pool_create(2, &pool), CORTEX_OK);
+    for (int v = 0; v < 2; v++) {
+        setenv("CORTEX_L2_KIB", l2[v], 1);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            const qcase *q = &cases[i];
+            if (v == 0) {
+                /* the small budget really splits the columns on every table */
+                const int ks = q->k[0] * q->k[1] * q->k[2];
+                const size_t wn = (size_t)q->cout * (size_t)(q->cin / q->groups) * (size_t)ks;
+                int8_t *w = calloc(wn, 1);
+                float *ws = malloc((size_t)q->cout * sizeof(float)), *b = calloc((size_t)q->cout, sizeof(float));
+                for (int o = 0; o < q->cout; o++) ws[o] = 0.01f;
+                cx_qconv_desc d = { .cin = q->cin, .cout = q->cout, .groups = q->groups, .w = w, .w_scale = ws,
+                                    .bias = b, .a_scale = 0.05f, .y_scale = 0.04f };
+                for (int k = 0; k < 3; k++) { d.g.k[k] = q->k[k]; d.g.s[k] = q->s[k]; d.g.p[k] = q->p[k]; d.g.dil[k] = 1; }
+                for (int t = 0; t < nt; t++) {
+                    cx_qconv c;
+                    ck_assert_int_eq(cx_qconv_create(&c, &d, tabs[t]), CORTEX_OK);
+                    ck_assert_uint_eq(c.block_bytes, (size_t)cx_q8_block_kib(tabs[t], NULL) * 1024);
+                    const size_t panels = CX_DIV_UP((size_t)c.pnc, tabs[t]->gemm.nr);
+                    ck_assert_msg(c.block_bytes / c.panel_bytes < panels, "%s on %s: one column block at L2 64 KiB",
+                                  q->what, tabs[t]->name);
+                    cx_qconv_destroy(&c);
+                }
+                free(w); free(ws); free(b);
+            }
+            check_qcase(q, NULL);
+            check_qcase(q, pool);
+        }
+    }
+    unsetenv("CORTEX_L2_KIB");
+    cortex_pool_destroy(pool);
+}
+END_TEST
+
 /* Extreme accumulators: x = 255 with a_zp 0 and weights all +-wmax over many
  * taps saturate the output at 255 / 0 on every table; the same with a_zp 255
  * (x - a_zp = 0) leaves only the bias. */
@@ -726,6 +786,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, qconv_matches_reference);
     tcase_add_test(t, qconv_saturation);
+    tcase_add_test(t, qconv_blocking);
     tcase_add_test(t, qconv_seven_bit_requant);
     suite_add_tcase(s, t);
     t = tcase_create("calibration");

@@ -656,6 +656,8 @@ static int bench_peak(const bopts *o)
         const cx_f32_blocking b = cx_kernels_blocking(kt, &src);
         printf("blocking  L2 %u KiB (%s): weight block %u KiB, Winograd block %u KiB (%u KiB for DRAM-bound layers)\n",
                b.l2_kib, src, b.conv_block_kib, b.wino_block_kib, b.wino_heavy_block_kib);
+        const cx_q8_kernels *qk = cx_q8_kernels_for(kt);
+        printf("blocking  int8 (%s): weight block %u KiB\n", qk->name, cx_q8_block_kib(qk, NULL));
     }
     return 0;
 }

@@ -124,6 +124,11 @@ const cx_kernels *cx_kernels_select(const char *request, char *err, size_t errle
  * or "default". */
 cx_f32_blocking cx_kernels_blocking(const cx_kernels *k, const char **source);
 
+/* One budget of a table written for an L2 of table_l2_kib, rescaled the same
+ * way to this CPU's L2 (CORTEX_L2_KIB, else CPUID, else unchanged); the int8
+ * tables' column block goes through this too. *source as above (may be NULL). */
+uint32_t cx_blocking_scale_kib(uint32_t kib, uint32_t table_l2_kib, const char **source);
+
 /* CORTEX_L2_KIB: unset, or a whole number of KiB in 64..262144. Returns 0, or
  * -1 with err filled (model load reports it instead of ignoring a typo). */
 int cx_blocking_env_check(char *err, size_t errlen);

@@ -160,6 +160,10 @@ typedef struct cx_q8_kernels {
     cx_q8_avgpool_fn avgpool;
     cx_q8_gavgpool_fn gavgpool;
     cx_q8_gavgpool_f32_fn gavgpool_f32;
+    /* NC of the int8 igemm driver: packed bytes of one column block, kept in
+     * L2 while the row tiles stream past, for a per-core L2 of l2_kib
+     * (rescaled to this CPU's by cx_q8_block_kib, as the f32 blocking is) */
+    uint32_t l2_kib, conv_block_kib;
 } cx_q8_kernels;
 
 extern const cx_q8_kernels cx_q8_kernels_scalar;
@@ -170,6 +174,9 @@ extern const cx_q8_kernels cx_q8_kernels_avx512vnni; /* vpdpbusd, full s8 weight
 
 /* Whether this CPU (and build) can run a table. */
 int cx_q8_kernels_available(const cx_q8_kernels *k);
+/* The table's column block for this CPU's L2 (CORTEX_L2_KIB, else CPUID;
+ * see cx_kernels_blocking), in KiB; *source may be NULL. */
+uint32_t cx_q8_block_kib(const cx_q8_kernels *k, const char **source);
 /* The best q8 table at or below the ISA level of an f32 table (so CORTEX_ISA
  * steers both): scalar -> scalar, avx2 -> avx2, avx512 -> avx512vnni when the
  * CPU has VNNI, else avx512. NULL f32 table: the best this CPU runs. */

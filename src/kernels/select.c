@@ -76,19 +76,32 @@ static uint32_t scale_kib(uint32_t kib, uint32_t l2, uint32_t table_l2)
     return v < 16 ? 16 : (uint32_t)v;   /* at least a few panels */
 }
 
-cx_f32_blocking cx_kernels_blocking(const cx_kernels *k, const char **source)
+/* This CPU's L2 for a table written for table_l2 KiB, and where it came from */
+static uint32_t cpu_l2_kib(uint32_t table_l2, const char **source)
 {
-    cx_f32_blocking b = k->f32_blocking;
     uint32_t l2 = env_l2_kib(NULL);
     const char *src = "CORTEX_L2_KIB";
     if (!l2) { l2 = cx_cpu_get()->l2_kib; src = "CPUID"; }
-    if (!l2 || !b.l2_kib) { l2 = b.l2_kib; src = "default"; }
+    if (!l2 || !table_l2) { l2 = table_l2; src = "default"; }
+    if (source) *source = src;
+    return l2;
+}
+
+cx_f32_blocking cx_kernels_blocking(const cx_kernels *k, const char **source)
+{
+    cx_f32_blocking b = k->f32_blocking;
+    const uint32_t l2 = cpu_l2_kib(b.l2_kib, source);
     if (l2 != b.l2_kib && b.l2_kib) {
         b.conv_block_kib = scale_kib(b.conv_block_kib, l2, b.l2_kib);
         b.wino_block_kib = scale_kib(b.wino_block_kib, l2, b.l2_kib);
         b.wino_heavy_block_kib = scale_kib(b.wino_heavy_block_kib, l2, b.l2_kib);
         b.l2_kib = l2;
     }
-    if (source) *source = src;
     return b;
+}
+
+uint32_t cx_blocking_scale_kib(uint32_t kib, uint32_t table_l2_kib, const char **source)
+{
+    const uint32_t l2 = cpu_l2_kib(table_l2_kib, source);
+    return l2 != table_l2_kib && table_l2_kib ? scale_kib(kib, l2, table_l2_kib) : kib;
 }

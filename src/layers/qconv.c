@@ -14,10 +14,6 @@
 #include "layers/qlayers.h"
 #include "runtime/pool.h"
 
-/* bytes of packed weights one column block may span: fixed for a 1 MiB L2
- * (the f32 convs take theirs from the kernel table, rescaled to the CPU's L2:
- * kernels.h cx_f32_blocking; the int8 tables carry no blocking yet) */
-#define CX_QCONV_BLOCK_BYTES (384 * 1024)
 #define CX_QBIAS_MAX 1073741823.0   /* |bias| < 2^30 (kernels_q8.h) */
 
 /* Per output channel: the weights actually packed (requantized to |w| <=
@@ -106,6 +102,7 @@ cortex_status cx_qconv_create(cx_qconv *c, const cx_qconv_desc *d, const cx_q8_k
     c->kc = cin / groups;
     c->nc = cout / groups;
     c->qk = qk;
+    c->block_bytes = (size_t)cx_q8_block_kib(qk, NULL) * 1024;   /* read once: the run path calls no getenv */
     c->a_scale = d->a_scale;
     c->a_zp = d->a_zp;
     c->y_scale = d->y_scale;
@@ -379,7 +376,7 @@ void cx_qconv_run(const cx_qconv *c, cx_dims in, const uint8_t *x, cx_dims out, 
                   g->p[0] == 0 && g->p[1] == 0 && g->p[2] == 0;
     j.m = (size_t)out.n * out.d * out.h * out.w;
     j.mtiles = CX_DIV_UP(j.m, MR);
-    size_t panels = CX_MAX((size_t)1, CX_QCONV_BLOCK_BYTES / c->panel_bytes);
+    size_t panels = CX_MAX((size_t)1, c->block_bytes / c->panel_bytes);
     j.nblk = CX_MIN(panels * NR, CX_ROUND_UP((size_t)c->pnc, NR));
     size_t nblocks = CX_DIV_UP((size_t)c->pnc, j.nblk);
     cx_parallel(pool, qigemm_task, &j, nblocks * j.mtiles);

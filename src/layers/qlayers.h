@@ -50,6 +50,7 @@ typedef struct cx_qconv {
     uint8_t *packed;          /* igemm: per group cx_q8_gemm_packed_size bytes; dw: cx_q8_dwconv_packed_size */
     size_t group_stride;      /* bytes between groups in packed */
     size_t panel_bytes;       /* igemm: one NR-column panel */
+    size_t block_bytes;       /* igemm: packed bytes of one column block (the table's, for this L2) */
     uint8_t *zrow;            /* max(kc, cin) bytes of a_zp: the padding row */
     cx_q8_params qp;          /* y_zp, ymin, ymax, r_zp, r_scale (residual pointer set per call) */
     bool residual;

@@ -14,7 +14,13 @@ const cx_q8_kernels cx_q8_kernels_scalar = {
     .avgpool = cx_q8_avgpool_ukernel__scalar,
     .gavgpool = cx_q8_gavgpool_ukernel__scalar,
     .gavgpool_f32 = cx_q8_gavgpool_f32_ukernel__scalar,
+    .l2_kib = 1024, .conv_block_kib = 384,
 };
+
+uint32_t cx_q8_block_kib(const cx_q8_kernels *k, const char **source)
+{
+    return cx_blocking_scale_kib(k->conv_block_kib, k->l2_kib, source);
+}
 
 int cx_q8_kernels_available(const cx_q8_kernels *k)
 {
