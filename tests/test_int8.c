@@ -414,7 +414,7 @@ END_TEST
 static void *synth_ctx(const char *arch, int classes, size_t *size)
 {
     cx_tdict sd = { 0 };
-    ck_assert_int_eq(cx_arch_synth(cx_arch_find(arch), classes, 3, &sd), CORTEX_OK);
+    ck_assert_int_eq(cx_arch_synth(cx_arch_find(arch), classes, 3, -1, &sd), CORTEX_OK);
     void *buf = NULL;
     char err[600];
     cx_convert_opts o = { .arch = arch, .alpha = -1 };
@@ -428,15 +428,20 @@ static void fill_gauss(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = (float)gauss();
 }
 
-static float *run_model(const cortex_model *m, const float *x, const int64_t *shape, cortex_pool *pool)
+static float *run_model_rank(const cortex_model *m, const float *x, const int64_t *shape, int rank, cortex_pool *pool)
 {
     cortex_session *s;
     ck_assert_int_eq(cortex_session_create(m, &s), CORTEX_OK);
     size_t n = (size_t)shape[0] * (size_t)cortex_model_num_classes(m);
     float *y = malloc(n * sizeof(float));
-    ck_assert_msg(cortex_run(s, x, shape, 4, y, n, pool) == CORTEX_OK, "run: %s", cortex_session_error(s));
+    ck_assert_msg(cortex_run(s, x, shape, rank, y, n, pool) == CORTEX_OK, "run: %s", cortex_session_error(s));
     cortex_session_free(s);
     return y;
+}
+
+static float *run_model(const cortex_model *m, const float *x, const int64_t *shape, cortex_pool *pool)
+{
+    return run_model_rank(m, x, shape, 4, pool);
 }
 
 static double sqnr_db(const float *ref, const float *y, size_t n)
@@ -513,6 +518,49 @@ START_TEST(int8_model_vs_fp32)
     cortex_model_free(mf);
     cortex_model_free(mq);
     free(qbuf); free(buf); free(cal); free(x);
+}
+END_TEST
+
+/* The video nets in int8 (random weights at their nominal widths, small
+ * clips): (2+1)D and 3x3x3 convs, depthwise 3x3x3 (CSN) and grouped 3x3x3
+ * (resnext3d) through the int8 driver, close to fp32, and 1 vs 2 threads
+ * bit for bit. */
+START_TEST(int8_video_models)
+{
+    cxt_rng_init(cxt_seed() + 2);
+    const char *archs[] = { "r2plus1d_18", "mc3_18", "ir_csn_50", "ip_csn_50", "resnext3d_101" };
+    const int classes = 7;
+    int64_t cs[5] = { 4, 3, 4, 32, 32 }, xs[5] = { 1, 3, 4, 32, 32 };
+    const size_t per = 3 * 4 * 32 * 32;
+    float *cal = malloc(4 * per * sizeof(float)), *x = malloc(per * sizeof(float));
+    cortex_pool *pool;
+    ck_assert_int_eq(cortex_pool_create(2, &pool), CORTEX_OK);
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+        size_t size, qsize;
+        void *buf = synth_ctx(archs[i], classes, &size), *qbuf;
+        fill_gauss(cal, 4 * per);
+        fill_gauss(x, per);
+        cx_quant_opts qo = cx_quant_opts_default();
+        char err[700];
+        ck_assert_msg(cx_quantize_memory(buf, size, cal, cs, 5, &qo, &qbuf, &qsize, err, sizeof err) == CORTEX_OK,
+                      "%s: %s", archs[i], err);
+        cortex_model *mf, *mq;
+        ck_assert_int_eq(cortex_model_load_memory(buf, size, NULL, &mf, err, sizeof err), CORTEX_OK);
+        ck_assert_msg(cortex_model_load_memory(qbuf, qsize, NULL, &mq, err, sizeof err) == CORTEX_OK, "%s: %s", archs[i], err);
+        ck_assert_str_eq(cortex_model_dtype(mq), "int8");
+        float *yf = run_model_rank(mf, x, xs, 5, NULL), *yq = run_model_rank(mq, x, xs, 5, NULL);
+        float *yt = run_model_rank(mq, x, xs, 5, pool);
+        const double db = sqnr_db(yf, yq, classes);
+        printf("  int8 %-14s (random weights, 1x3x4x32x32, %s): SQNR %.1f dB vs fp32\n", archs[i], mq->qk->name, db);
+        ck_assert_msg(db >= 20, "%s: SQNR %.1f dB", archs[i], db);
+        ck_assert_msg(memcmp(yt, yq, classes * sizeof(float)) == 0, "%s: 2 threads differ from 1", archs[i]);
+        free(yf); free(yq); free(yt);
+        cortex_model_free(mf);
+        cortex_model_free(mq);
+        free(qbuf); free(buf);
+    }
+    cortex_pool_destroy(pool);
+    free(cal); free(x);
 }
 END_TEST
 
@@ -797,6 +845,7 @@ static Suite *suite(void)
     t = tcase_create("models");
     tcase_set_timeout(t, 600);
     tcase_add_test(t, int8_model_vs_fp32);
+    tcase_add_test(t, int8_video_models);
     tcase_add_test(t, int8_model_variants);
     tcase_add_test(t, int8_bad_metadata);
     tcase_add_test(t, converter_errors_and_info);

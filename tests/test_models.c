@@ -15,7 +15,7 @@
 static void *make_ctx(const char *arch, int classes, size_t *size, cx_tdict *keep)
 {
     cx_tdict sd = { 0 };
-    ck_assert_int_eq(cx_arch_synth(cx_arch_find(arch), classes, 7, &sd), CORTEX_OK);
+    ck_assert_int_eq(cx_arch_synth(cx_arch_find(arch), classes, 7, -1, &sd), CORTEX_OK);
     void *buf = NULL;
     char err[600];
     cx_convert_opts o = { .arch = arch, .alpha = -1 };
@@ -66,6 +66,87 @@ START_TEST(tables_agree_resnet18)
     }
     free(ref);
     free(x);
+    free(buf);
+}
+END_TEST
+
+/* Synthetic weights of the octave and video families (models/synth.c)
+ * convert, load and run on every table, the tables agreeing; octresnet50's
+ * alpha reaches the file, alpha 0 is ResNet-50's parameter count, and a
+ * checkpoint made for another alpha is refused by name. */
+static void *synth_alpha_ctx(const char *arch, int classes, double synth_alpha, double conv_alpha, size_t *size,
+                             char *err, size_t errlen, cortex_status *st)
+{
+    cx_tdict sd = { 0 };
+    ck_assert_int_eq(cx_arch_synth(cx_arch_find(arch), classes, 5, synth_alpha, &sd), CORTEX_OK);
+    void *buf = NULL;
+    cx_convert_opts o = { .arch = arch, .alpha = conv_alpha };
+    *st = cx_convert_tdict_to_memory(&sd, &o, &buf, size, err, errlen);
+    cx_tdict_free(&sd);
+    return buf;
+}
+
+START_TEST(synth_octave_and_video)
+{
+    static const struct { const char *arch; double alpha; int rank; int64_t shape[5]; } C[] = {
+        { "octresnet50", 0.0, 4, { 1, 3, 37, 42 } },
+        { "octresnet50", 0.125, 4, { 1, 3, 37, 42 } },
+        { "octresnet50", 0.25, 4, { 1, 3, 37, 42 } },
+        { "octresnet50", 0.5, 4, { 1, 3, 37, 42 } },
+        { "r3d_18", -1, 5, { 1, 3, 3, 20, 18 } },
+        { "r2plus1d_34", -1, 5, { 1, 3, 4, 17, 19 } },
+    };
+    const cx_kernels *t[4];
+    const int nt = cxt_tables(t, 4);
+    uint64_t p_oct0 = 0;
+    for (size_t c = 0; c < sizeof C / sizeof C[0]; c++) {
+        size_t size, xn = 1;
+        char err[600] = "";
+        cortex_status st;
+        void *buf = synth_alpha_ctx(C[c].arch, 5, C[c].alpha, C[c].alpha, &size, err, sizeof err, &st);
+        ck_assert_msg(st == CORTEX_OK, "%s alpha %g: %s", C[c].arch, C[c].alpha, err);
+        for (int i = 0; i < C[c].rank; i++) xn *= (size_t)C[c].shape[i];
+        float *x = malloc(xn * sizeof(float)), *ref = NULL;
+        cxt_fill(x, xn, -1, 1);
+        for (int i = 0; i < nt; i++) {
+            cortex_load_options lo = { t[i]->name };
+            cortex_model *m;
+            ck_assert_msg(cortex_model_load_memory(buf, size, &lo, &m, err, sizeof err) == CORTEX_OK, "%s", err);
+            if (C[c].alpha == 0.0 && i == 0) p_oct0 = cortex_model_param_count(m);
+            float *y = run(m, x, C[c].shape, C[c].rank, NULL);
+            if (!ref) ref = y;
+            else {
+                double e = cxt_rel_err(y, ref, 5, 1e-3, NULL);
+                ck_assert_msg(e < 1e-4, "%s alpha %g: %s vs %s rel err %g", C[c].arch, C[c].alpha, t[i]->name,
+                              t[0]->name, e);
+                free(y);
+            }
+            cortex_model_free(m);
+        }
+        if (C[c].alpha >= 0) {
+            cx_ctx_file *f;
+            double v = -1;
+            ck_assert_int_eq(cx_ctx_open_memory(buf, size, &f, err, sizeof err), CORTEX_OK);
+            ck_assert_int_eq(cx_ctx_get_f64(f, "alpha", &v), CORTEX_OK);
+            ck_assert(v == C[c].alpha);
+            cx_ctx_close(f);
+        }
+        free(ref); free(x); free(buf);
+    }
+    /* alpha 0: every conv is a plain conv at ResNet-50's widths */
+    size_t size;
+    void *buf = make_ctx("resnet50", 5, &size, NULL);
+    cortex_model *m;
+    char err[600];
+    ck_assert_int_eq(cortex_model_load_memory(buf, size, NULL, &m, err, sizeof err), CORTEX_OK);
+    ck_assert_uint_eq(cortex_model_param_count(m), p_oct0);
+    cortex_model_free(m);
+    free(buf);
+    /* weights made for alpha 0.5, converted as 0.25 */
+    cortex_status st;
+    buf = synth_alpha_ctx("octresnet50", 5, 0.5, 0.25, &size, err, sizeof err, &st);
+    ck_assert_int_ne(st, CORTEX_OK);
+    ck_assert_msg(strstr(err, "wrong --alpha?") != NULL, "error: %s", err);
     free(buf);
 }
 END_TEST
@@ -161,7 +242,7 @@ START_TEST(converter_key_errors)
 {
     cx_tdict sd = { 0 };
     const cx_arch *a = cx_arch_find("resnet18");
-    ck_assert_int_eq(cx_arch_synth(a, 5, 3, &sd), CORTEX_OK);
+    ck_assert_int_eq(cx_arch_synth(a, 5, 3, -1, &sd), CORTEX_OK);
     /* missing: rename a key away */
     cx_ftensor *t = (cx_ftensor *)cx_tdict_find(&sd, "layer3.1.bn2.running_var");
     ck_assert_ptr_nonnull(t);
@@ -195,7 +276,7 @@ START_TEST(bn_folding_uses_eps_and_stats)
     /* A net whose output we can predict: run resnet18 with BN statistics and
      * compare the folded conv1 against folding done here. */
     cx_tdict sd = { 0 };
-    ck_assert_int_eq(cx_arch_synth(cx_arch_find("resnet18"), 3, 11, &sd), CORTEX_OK);
+    ck_assert_int_eq(cx_arch_synth(cx_arch_find("resnet18"), 3, 11, -1, &sd), CORTEX_OK);
     void *buf = NULL;
     size_t size;
     char err[600];
@@ -267,6 +348,7 @@ static Suite *suite(void)
     TCase *t = tcase_create("models");
     tcase_set_timeout(t, 300);
     tcase_add_test(t, tables_agree_resnet18);
+    tcase_add_test(t, synth_octave_and_video);
     tcase_add_test(t, batch_and_threads_consistent);
     tcase_add_test(t, session_reuse_and_shapes);
     tcase_add_test(t, converter_key_errors);

@@ -17,7 +17,8 @@
 #include "runtime/model.h"
 
 static const char USAGE[] =
-    "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--int8] [--json]\n"
+    "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--int8] [--alpha A]\n"
+    "                         [--json]\n"
     "       cortex-bench gemm M N K [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
     "                         [--int8] [--threads N] [--iters N] [--json]\n"
@@ -31,7 +32,9 @@ static const char USAGE[] =
     "  --no-peak skips the probe.\n"
     "  --cold: evict the caches before every timed run (writes a 256 MiB buffer, untimed), so weights\n"
     "  come from memory as they do inside a model; default: warm, the same weights run back to back.\n"
-    "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed.\n"
+    "  An ARCH name runs random weights (fixed seed, random BN statistics): no file needed; every arch,\n"
+    "  video nets on 1x3x16x112x112 unless --shape says otherwise; --alpha: octresnet50's low-frequency\n"
+    "  fraction in [0, 1) (default 0.25; a MODEL.ctx carries its own).\n"
     "  --int8: the int8 path (a model is calibrated in process on 4 random inputs of the bench shape,\n"
     "  unless MODEL.ctx is int8 already); --q8 scalar|avx2|avx2exact|avx512|avx512vnni forces the\n"
     "  int8 kernel table (default: the one matching --isa); --fp32-stem keeps the first conv fp32.\n";
@@ -45,6 +48,7 @@ typedef struct bopts {
     int kernel[3], kernel_rank;
     int json, profile, int8, fp32_stem, cold, no_peak;
     const char *isa, *q8, *preset;
+    double alpha;        /* < 0: not given */
 } bopts;
 
 static int parse_kernel(const char *s, bopts *o)
@@ -67,6 +71,7 @@ static int parse(int argc, char **argv, bopts *o)
     o->stride = 1;
     o->groups = 1;
     o->classes = 1000;
+    o->alpha = -1;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
@@ -98,7 +103,11 @@ static int parse(int argc, char **argv, bopts *o)
                 o->q8 = v;
                 continue;
             }
-            else if (!strcmp(a, "--alpha")) continue; /* octave nets: accepted, not yet used */
+            else if (!strcmp(a, "--alpha")) {
+                if (!cli_double(v, &o->alpha) || !(o->alpha >= 0 && o->alpha < 1))
+                    return cli_usage(USAGE, "--alpha: '%s' is not a number in [0, 1)", v);
+                continue;
+            }
             else if (!strcmp(a, "--preset")) { o->preset = v; continue; }
             else if (!strcmp(a, "--shape")) {
                 o->rank = cli_shape(v, o->shape, CORTEX_MAX_DIMS);
@@ -286,11 +295,13 @@ static int bench_model(const bopts *o)
     void *buf = NULL;
     size_t size = 0;
     cx_ctx_file *cf = NULL;
+    if (o->alpha >= 0 && (!a || a->build != cx_build_octresnet))
+        return cli_usage(USAGE, "--alpha applies to the octresnet50 arch name only (a .ctx carries its own alpha)");
     if (a) {
         cx_tdict sd = { 0 };
-        if ((st = cx_arch_synth(a, (int)o->classes, 1, &sd)) != CORTEX_OK)
+        if ((st = cx_arch_synth(a, (int)o->classes, 1, o->alpha, &sd)) != CORTEX_OK)
             return cli_fail("%s: cannot make random weights (%s)", what, cortex_status_str(st));
-        cx_convert_opts co = { .arch = a->name, .alpha = -1 };
+        cx_convert_opts co = { .arch = a->name, .alpha = o->alpha };
         st = cx_convert_tdict_to_memory(&sd, &co, &buf, &size, err, sizeof err);
         cx_tdict_free(&sd);
         if (st != CORTEX_OK) return cli_fail("%s", err);

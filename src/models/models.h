@@ -11,7 +11,6 @@ typedef struct cx_arch {
     double bn_eps;
     int groups, width;           /* nominal ResNeXt/wide widths, for synthetic weights only */
     int (*build)(cx_builder *b, const struct cx_arch *a);  /* returns output value or -1 */
-    cortex_status (*synth)(const struct cx_arch *a, int classes, uint64_t seed, cx_tdict *out);
 } cx_arch;
 
 const cx_arch *cx_arch_find(const char *name);
@@ -23,8 +22,9 @@ int cx_build_videoresnet(cx_builder *b, const cx_arch *a);
 int cx_build_csn(cx_builder *b, const cx_arch *a);
 int cx_build_octresnet(cx_builder *b, const cx_arch *a);
 
-/* Synthetic state_dict of an arch at its nominal widths: random weights (He
- * scaled, seeded) and random BN statistics. For cortex-bench and tests. */
-cortex_status cx_arch_synth(const cx_arch *a, int classes, uint64_t seed, cx_tdict *out);
-cortex_status cx_synth_resnet(const cx_arch *a, int classes, uint64_t seed, cx_tdict *out);
+/* Synthetic state_dict of any arch at its reference module's nominal widths
+ * and key names (synth.c): random weights (He scaled, seeded) and random BN
+ * statistics. alpha: octresnet50's low-frequency fraction (< 0: 0.25; other
+ * archs ignore it). For cortex-bench and tests. */
+cortex_status cx_arch_synth(const cx_arch *a, int classes, uint64_t seed, double alpha, cx_tdict *out);
 #endif

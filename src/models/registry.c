@@ -6,7 +6,7 @@
 #include "models/models.h"
 
 #define RESNET(nm, d0, d1, d2, d3, bott, g, wd) \
-    { nm, 2, { d0, d1, d2, d3 }, bott, 1e-5, g, wd, cx_build_resnet, cx_synth_resnet }
+    { nm, 2, { d0, d1, d2, d3 }, bott, 1e-5, g, wd, cx_build_resnet }
 
 static const cx_arch ARCHS[] = {
     RESNET("resnet18", 2, 2, 2, 2, false, 1, 64),
@@ -22,20 +22,20 @@ static const cx_arch ARCHS[] = {
     RESNET("resnext101_32x48d", 3, 4, 23, 3, true, 32, 48),
     RESNET("wide_resnet50_2", 3, 4, 6, 3, true, 1, 128),
     RESNET("wide_resnet101_2", 3, 4, 23, 3, true, 1, 128),
-    /* video: (N, 3, T, H, W); no synthetic weights yet (cortex-bench needs a .ctx) */
-    { "r3d_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
-    { "mc3_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
-    { "r2plus1d_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
-    { "r2plus1d_34", 3, { 3, 4, 6, 3 }, false, 1e-5, 1, 64, cx_build_videoresnet, NULL },
-    { "ir_csn_50", 3, { 3, 4, 6, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
-    { "ir_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
-    { "ir_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
-    { "ip_csn_50", 3, { 3, 4, 6, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
-    { "ip_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
-    { "ip_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn, NULL },
-    { "resnext3d_101", 3, { 3, 4, 23, 3 }, true, 1e-5, 32, 4, cx_build_csn, NULL },
+    /* video: (N, 3, T, H, W) */
+    { "r3d_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet },
+    { "mc3_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet },
+    { "r2plus1d_18", 3, { 2, 2, 2, 2 }, false, 1e-5, 1, 64, cx_build_videoresnet },
+    { "r2plus1d_34", 3, { 3, 4, 6, 3 }, false, 1e-5, 1, 64, cx_build_videoresnet },
+    { "ir_csn_50", 3, { 3, 4, 6, 3 }, true, 1e-3, 1, 64, cx_build_csn },
+    { "ir_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn },
+    { "ir_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn },
+    { "ip_csn_50", 3, { 3, 4, 6, 3 }, true, 1e-3, 1, 64, cx_build_csn },
+    { "ip_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn },
+    { "ip_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn },
+    { "resnext3d_101", 3, { 3, 4, 23, 3 }, true, 1e-5, 32, 4, cx_build_csn },
     /* octave convs (alpha: --alpha, default 0.25, stored as metadata); fp32 only */
-    { "octresnet50", 2, { 3, 4, 6, 3 }, true, 1e-5, 1, 64, cx_build_octresnet, NULL },
+    { "octresnet50", 2, { 3, 4, 6, 3 }, true, 1e-5, 1, 64, cx_build_octresnet },
 };
 
 const cx_arch *cx_arch_find(const char *name)
@@ -53,10 +53,4 @@ const char *cx_arch_names(void)
            "wide_resnet50_2, wide_resnet101_2, r3d_18, mc3_18, r2plus1d_18, r2plus1d_34, ir_csn_50, "
            "ir_csn_101, ir_csn_152, ip_csn_50, ip_csn_101, ip_csn_152, resnext3d_101, "
            "octresnet50";
-}
-
-cortex_status cx_arch_synth(const cx_arch *a, int classes, uint64_t seed, cx_tdict *out)
-{
-    if (!a->synth) return CORTEX_ERR_UNSUPPORTED;
-    return a->synth(a, classes, seed, out);
 }
