@@ -24,9 +24,11 @@ import sys
 import time
 
 # ---------------------------------------------------------------------------
-# Arch table: name -> (torchvision builder name, input rank). Extend here; for
+# Arch table: name -> (module, builder name, input rank). Extend here; for
 # video models (r2plus1d_18, r3d_18, mc3_18 from torchvision.models.video) the
-# input is N x C x T x H x W, e.g. --shape 1x3x16x112x112.
+# input is N x C x T x H x W, e.g. --shape 1x3x16x112x112. Module "ref": the
+# archs torchvision lacks, from tools/ref/cortex_ref.py (octresnet50 at its
+# default alpha 0.25, as cortex-bench without --alpha).
 # ---------------------------------------------------------------------------
 ARCHS = {
     "resnet18": ("models", "resnet18", 4),
@@ -42,6 +44,15 @@ ARCHS = {
     "r3d_18": ("models.video", "r3d_18", 5),
     "mc3_18": ("models.video", "mc3_18", 5),
     "r2plus1d_18": ("models.video", "r2plus1d_18", 5),
+    "octresnet50": ("ref", "octresnet50", 4),
+    "r2plus1d_34": ("ref", "r2plus1d_34", 5),
+    "ir_csn_50": ("ref", "ir_csn_50", 5),
+    "ir_csn_101": ("ref", "ir_csn_101", 5),
+    "ir_csn_152": ("ref", "ir_csn_152", 5),
+    "ip_csn_50": ("ref", "ip_csn_50", 5),
+    "ip_csn_101": ("ref", "ip_csn_101", 5),
+    "ip_csn_152": ("ref", "ip_csn_152", 5),
+    "resnext3d_101": ("ref", "resnext3d_101", 5),
 }
 
 
@@ -51,7 +62,11 @@ def build_model(arch):
     if arch not in ARCHS:
         raise SystemExit("compare_torch: unknown arch %r (known: %s)" % (arch, ", ".join(sorted(ARCHS))))
     modname, fn, rank = ARCHS[arch]
-    mod = importlib.import_module("torchvision." + modname)
+    if modname == "ref":
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "ref"))
+        mod = importlib.import_module("cortex_ref")
+    else:
+        mod = importlib.import_module("torchvision." + modname)
     torch.manual_seed(0)
     m = getattr(mod, fn)()  # random weights (torchvision 0.14: no weights by default)
     # Random BN statistics, like cortex-bench's random model, so BN is not identity.

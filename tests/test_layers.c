@@ -394,21 +394,42 @@ END_TEST
 
 START_TEST(up2add_crop)
 {
-    /* y = a + crop(nearest 2x upsample of b), NDHWC, 2 channels; out 3x5, low 2x3 */
-    cx_dims out = { 1, 1, 3, 5, 2 }, low = { 1, 1, 2, 3, 2 };
-    float a[30], b[12], y[30];
-    for (int i = 0; i < 30; i++) a[i] = (float)i - 20.0f;
-    for (int i = 0; i < 12; i++) b[i] = (float)(i * 100);
-    for (int relu = 0; relu < 2; relu++) {
-        cx_up2add_run(out, a, low, b, y, relu, NULL);
-        for (int h = 0; h < 3; h++)
-            for (int w = 0; w < 5; w++)
-                for (int c = 0; c < 2; c++) {
-                    float v = a[(h * 5 + w) * 2 + c] + b[((h / 2) * 3 + w / 2) * 2 + c];
-                    if (relu && v < 0) v = 0;
-                    ck_assert_float_eq(y[(h * 5 + w) * 2 + c], v);
-                }
+    /* y = a + crop(nearest 2x upsample of b), NDHWC; odd maps (the last row
+     * and column use half a low pixel), channel counts below and above a
+     * vector with a tail, batch and depth, 1 and 2 threads; a NaN in a
+     * stays NaN under the ReLU (as max(v, 0) written v < 0 ? 0 : v) */
+    static const cx_dims OUT[3] = { { 1, 1, 3, 5, 2 }, { 2, 1, 5, 7, 37 }, { 1, 2, 4, 3, 16 } };
+    cortex_pool *pool2;
+    ck_assert_int_eq(cortex_pool_create(2, &pool2), CORTEX_OK);
+    for (int k = 0; k < 3; k++) {
+        const cx_dims out = OUT[k];
+        const cx_dims low = { out.n, out.d, (out.h + 1) / 2, (out.w + 1) / 2, out.c };
+        const size_t n = cx_dims_numel(out), nl = cx_dims_numel(low);
+        float *a = malloc(n * sizeof(float)), *b = malloc(nl * sizeof(float)), *y = malloc((n + 16) * sizeof(float));
+        for (size_t i = 0; i < n; i++) a[i] = (float)(i % 41) - 20.0f;
+        for (size_t i = 0; i < nl; i++) b[i] = (float)(i % 13) * 3.0f - 18.0f;
+        a[n / 2] = NAN;
+        for (int relu = 0; relu < 2; relu++)
+            for (int th = 0; th < 2; th++) {
+                for (size_t i = 0; i < n + 16; i++) y[i] = 12345.0f;
+                cx_up2add_run(out, a, low, b, y, relu, th ? pool2 : NULL);
+                for (size_t i = n; i < n + 16; i++) ck_assert_msg(y[i] == 12345.0f, "wrote past the output");
+                for (size_t nd = 0; nd < (size_t)out.n * out.d; nd++)
+                    for (size_t h = 0; h < (size_t)out.h; h++)
+                        for (size_t w = 0; w < (size_t)out.w; w++)
+                            for (size_t c = 0; c < (size_t)out.c; c++) {
+                                const size_t o = ((nd * out.h + h) * out.w + w) * out.c + c;
+                                const size_t l = ((nd * low.h + h / 2) * low.w + w / 2) * low.c + c;
+                                float v = a[o] + b[l];
+                                if (relu && v < 0) v = 0;
+                                if (isnan(v)) ck_assert_msg(isnan(y[o]), "case %d: NaN lost at %zu", k, o);
+                                else ck_assert_msg(y[o] == v, "case %d relu %d threads %d: y[%zu] = %g, want %g", k,
+                                                   relu, th + 1, o, y[o], v);
+                            }
+            }
+        free(a); free(b); free(y);
     }
+    cortex_pool_destroy(pool2);
 }
 END_TEST
 
