@@ -348,11 +348,18 @@ static void dw_task(void *arg, size_t row, int worker)
     const conv_job *j = arg;
     const cx_conv *c = j->c;
     const float **ind = j->scratch[worker].p;
-    const size_t C = (size_t)c->cout, ks = (size_t)c->ks;
+    const size_t C = (size_t)c->cout, ks = (size_t)c->ks, step = (size_t)c->g.s[2] * (size_t)j->in.c;
+    bool prev_inside = false;
     for (size_t ow = 0; ow < (size_t)j->out.w; ow++) {
         size_t m = row * (size_t)j->out.w + ow;
-        row_taps(j, m, ind, 1);
-        for (size_t t = 0; t < ks; t++) if (!ind[t]) ind[t] = c->zero;
+        const bool inside = cx_taps_w_inside(&c->g, j->in, ow);
+        if (inside && prev_inside) {
+            for (size_t t = 0; t < ks; t++) if (ind[t] != c->zero) ind[t] += step;
+        } else {
+            row_taps(j, m, ind, 1);
+            for (size_t t = 0; t < ks; t++) if (!ind[t]) ind[t] = c->zero;
+        }
+        prev_inside = inside;
         cx_f32_params p = { c->min, c->max, j->res ? j->res + m * C : NULL, C, NULL, 0 };
         c->kt->f32_dwconv(C, ks, ind, c->packed, j->y + m * C, &p);
     }

@@ -32,4 +32,16 @@
             }                                                                                     \
         }                                                                                         \
     }
+
+/* Whether output column ow's window lies inside the input along w (every kw
+ * tap in bounds). Between two such columns of one output row every tap that
+ * is not padding moves by s[2] input pixels and the padding taps (rows out
+ * of d or h) stay padding, so a depthwise row advances its tap pointers
+ * instead of recomputing them per pixel (that addressing was 41 % of a
+ * 3x3x3 depthwise layer's time). */
+static inline bool cx_taps_w_inside(const cx_conv_geom *g, cx_dims in, size_t ow)
+{
+    const long w0 = (long)ow * g->s[2] - g->p[2];
+    return w0 >= 0 && w0 + (long)(g->k[2] - 1) * g->dil[2] < in.w;
+}
 #endif

@@ -350,12 +350,21 @@ static void qdw_task(void *arg, size_t row, int worker)
     const cx_qconv *c = j->c;
     const uint8_t **ind = j->scratch[worker].p;
     const size_t C = (size_t)c->cout, ks = (size_t)c->ks;
+    const size_t step = (size_t)c->g.s[2] * (size_t)j->in.c;
     cx_q8_params p = c->qp;
+    bool prev_inside = false;
     for (size_t ow = 0; ow < (size_t)j->out.w; ow++) {
         size_t m = row * (size_t)j->out.w + ow;
-        qrow_taps(j, m, ind, 1);
-        for (size_t t = 0; t < ks; t++)
-            if (!ind[t]) ind[t] = c->zrow;
+        const bool inside = cx_taps_w_inside(&c->g, j->in, ow);
+        if (inside && prev_inside) {   /* see cx_taps_w_inside */
+            for (size_t t = 0; t < ks; t++)
+                if (ind[t] != c->zrow) ind[t] += step;
+        } else {
+            qrow_taps(j, m, ind, 1);
+            for (size_t t = 0; t < ks; t++)
+                if (!ind[t]) ind[t] = c->zrow;
+        }
+        prev_inside = inside;
         p.residual = j->res ? j->res + m * C : NULL;
         c->qk->dwconv(C, ks, ind, c->packed, j->y + m * C, &p);
     }
