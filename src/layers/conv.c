@@ -299,12 +299,30 @@ static void igemm_task(void *arg, size_t task, int worker)
              * contiguous floats, read in place when all lie inside the input;
              * only rows touching the padding are gathered into scratch */
             const size_t kw = (size_t)c->g.k[2], runs = ks / kw, rk = kw * kc;
+            const float *gbeg = rows, *gend = rows + MR * runs * rk;
+            const size_t step = (size_t)c->g.s[2] * (size_t)j->in.c;
+            bool prev_in = false;
             for (size_t i = 0; i < MR; i++) {
                 if (i >= mr) {   /* padding rows: same data */
                     for (size_t u = 0; u < runs; u++) ind[u * MR + i] = ind[u * MR + mr - 1];
                     continue;
                 }
-                row_runs(j, m0 + i, ind + i, MR, rows + i * runs * rk);
+                /* the next pixel of an output row whose runs all lie inside
+                 * along w: in-place runs move by one stride, the gathered
+                 * ones are rows out of d/h, zeros for the whole output row,
+                 * and are shared (row_runs' addressing and zero fills were
+                 * a quarter of the 3-D stem's time) */
+                const size_t ow = (m0 + i) % (size_t)j->out.w;
+                const bool in_w = cx_taps_w_inside(&c->g, j->in, ow) && (c->g.dil[2] == 1 || kw == 1);
+                if (i > 0 && ow > 0 && in_w && prev_in) {
+                    for (size_t u = 0; u < runs; u++) {
+                        const float *p = ind[u * MR + i - 1];
+                        ind[u * MR + i] = p >= gbeg && p < gend ? p : p + step;
+                    }
+                } else {
+                    row_runs(j, m0 + i, ind + i, MR, rows + i * runs * rk);
+                }
+                prev_in = in_w;
             }
             call_kc = rk;
             call_ks = runs;
