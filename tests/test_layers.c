@@ -227,6 +227,9 @@ START_TEST(conv_blocking)
     ck_assert_int_eq(cortex_pool_create(2, &pool2), CORTEX_OK);
     static const conv_case PAIRS[] = {
         { "1x1 256->512 (column blocks)", 1, 256, 1, 9, 9, 512, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 1, 0 },
+        /* activations outweigh the weights: rows split between threads first (conv.c) */
+        { "1x1 64->96 at 20x20 (row parts)", 1, 64, 1, 20, 20, 96, 1, {1,1,1}, {1,1,1}, {0,0,0}, {1,1,1}, 1, 1 },
+        { "3x3 s2 48->80 at 40x40 (row parts)", 1, 48, 1, 40, 40, 80, 1, {1,3,3}, {1,2,2}, {0,1,1}, {1,1,1}, 0, 0 },
         { "3x3 64 winograd (tile blocks)", 1, 64, 1, 13, 13, 64, 1, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
         { "groups 4 x 96 ch", 1, 384, 1, 5, 6, 384, 4, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
         { "groups 32 x 32 ch", 1, 1024, 1, 7, 6, 1024, 32, {1,3,3}, {1,1,1}, {0,1,1}, {1,1,1}, 1, 0 },
