@@ -224,6 +224,48 @@ START_TEST(qconv_blocking)
 }
 END_TEST
 
+/* QUANTIZE / DEQUANTIZE nodes (vectorised chunks) against the scalar
+ * formulas element by element: NaN -> code 0, infinities and out-of-range
+ * values clamp, halfway values round to even, lengths across chunk and
+ * vector boundaries, 1 and 2 threads. */
+START_TEST(quantize_dequantize_runs)
+{
+    cxt_rng_init(cxt_seed());
+    const size_t lens[] = { 1, 15, 17, 16384, 16384 * 2 + 37 };
+    const float scales[] = { 0.05f, 0.0173f, 1.0f };
+    const int32_t zps[] = { 0, 128, 255, 7 };
+    cortex_pool *pool;
+    ck_assert_int_eq(cortex_pool_create(2, &pool), CORTEX_OK);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const size_t n = lens[li];
+        float *x = malloc(n * sizeof(float)), *d = malloc((n + 8) * sizeof(float));
+        uint8_t *q = malloc(n + 64);
+        for (size_t i = 0; i < n; i++) x[i] = cxt_float(-20.0f, 20.0f);
+        const float special[] = { NAN, INFINITY, -INFINITY, 0.5f * 0.05f, 1.5f * 0.05f, 2.5f * 0.05f, -0.5f * 0.05f,
+                                  1e30f, -1e30f, -0.0f };
+        for (size_t i = 0; i < sizeof special / sizeof special[0] && i < n; i++) x[(i * 7919) % n] = special[i];
+        for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++)
+            for (size_t zi = 0; zi < sizeof zps / sizeof zps[0]; zi++)
+                for (int th = 0; th < 2; th++) {
+                    memset(q, 0xA5, n + 64);
+                    cx_quantize_run(n, x, scales[si], zps[zi], q, th ? pool : NULL);
+                    const float inv = 1.0f / scales[si];
+                    for (size_t i = 0; i < n; i++)
+                        ck_assert_msg(q[i] == cx_quantize1(x[i], inv, zps[zi]), "quantize n %zu x[%zu] = %g: %d vs %d", n, i,
+                                      x[i], q[i], cx_quantize1(x[i], inv, zps[zi]));
+                    for (size_t i = n; i < n + 64; i++) ck_assert_msg(q[i] == 0xA5, "quantize wrote past the end");
+                    for (size_t i = 0; i < n + 8; i++) d[i] = 12345.0f;
+                    cx_dequantize_run(n, q, scales[si], zps[zi], d, th ? pool : NULL);
+                    for (size_t i = 0; i < n; i++)
+                        ck_assert_msg(d[i] == (float)((int32_t)q[i] - zps[zi]) * scales[si], "dequantize n %zu at %zu", n, i);
+                    for (size_t i = n; i < n + 8; i++) ck_assert_msg(d[i] == 12345.0f, "dequantize wrote past the end");
+                }
+        free(x); free(d); free(q);
+    }
+    cortex_pool_destroy(pool);
+}
+END_TEST
+
 /* Extreme accumulators: x = 255 with a_zp 0 and weights all +-wmax over many
  * taps saturate the output at 255 / 0 on every table; the same with a_zp 255
  * (x - a_zp = 0) leaves only the bias. */
@@ -523,46 +565,49 @@ START_TEST(int8_model_vs_fp32)
 }
 END_TEST
 
-/* The video nets in int8 (random weights at their nominal widths, small
- * clips): (2+1)D and 3x3x3 convs, depthwise 3x3x3 (CSN) and grouped 3x3x3
- * (resnext3d) through the int8 driver, close to fp32, and 1 vs 2 threads
- * bit for bit. */
-START_TEST(int8_video_models)
+/* The video and octave nets in int8 (random weights at their nominal
+ * widths, small inputs): (2+1)D and 3x3x3 convs, depthwise 3x3x3 (CSN),
+ * grouped 3x3x3 (resnext3d), octave convs with their f32 upsample-adds and
+ * pools between int8 convs, close to fp32, and 1 vs 2 threads bit for bit. */
+START_TEST(int8_video_and_octave_models)
 {
     cxt_rng_init(cxt_seed() + 2);
-    const char *archs[] = { "r2plus1d_18", "mc3_18", "ir_csn_50", "ip_csn_50", "resnext3d_101" };
+    const char *archs[] = { "r2plus1d_18", "mc3_18", "ir_csn_50", "ip_csn_50", "resnext3d_101", "octresnet50" };
     const int classes = 7;
-    int64_t cs[5] = { 4, 3, 4, 32, 32 }, xs[5] = { 1, 3, 4, 32, 32 };
-    const size_t per = 3 * 4 * 32 * 32;
-    float *cal = malloc(4 * per * sizeof(float)), *x = malloc(per * sizeof(float));
     cortex_pool *pool;
     ck_assert_int_eq(cortex_pool_create(2, &pool), CORTEX_OK);
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+        const int rank = cx_arch_find(archs[i])->spatial == 3 ? 5 : 4;
+        int64_t cs[5] = { 4, 3, 4, 32, 32 }, xs[5] = { 1, 3, 4, 32, 32 };
+        if (rank == 4) { cs[2] = xs[2] = 48; cs[3] = xs[3] = 44; }
+        const size_t per = rank == 5 ? 3 * 4 * 32 * 32 : 3 * 48 * 44;
+        float *cal = malloc(4 * per * sizeof(float)), *x = malloc(per * sizeof(float));
         size_t size, qsize;
         void *buf = synth_ctx(archs[i], classes, &size), *qbuf;
         fill_gauss(cal, 4 * per);
         fill_gauss(x, per);
         cx_quant_opts qo = cx_quant_opts_default();
         char err[700];
-        ck_assert_msg(cx_quantize_memory(buf, size, cal, cs, 5, &qo, &qbuf, &qsize, err, sizeof err) == CORTEX_OK,
+        ck_assert_msg(cx_quantize_memory(buf, size, cal, cs, rank, &qo, &qbuf, &qsize, err, sizeof err) == CORTEX_OK,
                       "%s: %s", archs[i], err);
         cortex_model *mf, *mq;
         ck_assert_int_eq(cortex_model_load_memory(buf, size, NULL, &mf, err, sizeof err), CORTEX_OK);
         ck_assert_msg(cortex_model_load_memory(qbuf, qsize, NULL, &mq, err, sizeof err) == CORTEX_OK, "%s: %s", archs[i], err);
         ck_assert_str_eq(cortex_model_dtype(mq), "int8");
-        float *yf = run_model_rank(mf, x, xs, 5, NULL), *yq = run_model_rank(mq, x, xs, 5, NULL);
-        float *yt = run_model_rank(mq, x, xs, 5, pool);
+        float *yf = run_model_rank(mf, x, xs, rank, NULL), *yq = run_model_rank(mq, x, xs, rank, NULL);
+        float *yt = run_model_rank(mq, x, xs, rank, pool);
         const double db = sqnr_db(yf, yq, classes);
-        printf("  int8 %-14s (random weights, 1x3x4x32x32, %s): SQNR %.1f dB vs fp32\n", archs[i], mq->qk->name, db);
+        printf("  int8 %-14s (random weights, %s, %s): SQNR %.1f dB vs fp32\n", archs[i],
+               rank == 5 ? "1x3x4x32x32" : "1x3x48x44", mq->qk->name, db);
         ck_assert_msg(db >= 20, "%s: SQNR %.1f dB", archs[i], db);
         ck_assert_msg(memcmp(yt, yq, classes * sizeof(float)) == 0, "%s: 2 threads differ from 1", archs[i]);
         free(yf); free(yq); free(yt);
         cortex_model_free(mf);
         cortex_model_free(mq);
         free(qbuf); free(buf);
+        free(cal); free(x);
     }
     cortex_pool_destroy(pool);
-    free(cal); free(x);
 }
 END_TEST
 
@@ -837,6 +882,7 @@ static Suite *suite(void)
     tcase_add_test(t, qconv_matches_reference);
     tcase_add_test(t, qconv_saturation);
     tcase_add_test(t, qconv_blocking);
+    tcase_add_test(t, quantize_dequantize_runs);
     tcase_add_test(t, qconv_seven_bit_requant);
     suite_add_tcase(s, t);
     t = tcase_create("calibration");
@@ -847,7 +893,7 @@ static Suite *suite(void)
     t = tcase_create("models");
     tcase_set_timeout(t, 600);
     tcase_add_test(t, int8_model_vs_fp32);
-    tcase_add_test(t, int8_video_models);
+    tcase_add_test(t, int8_video_and_octave_models);
     tcase_add_test(t, int8_model_variants);
     tcase_add_test(t, int8_bad_metadata);
     tcase_add_test(t, converter_errors_and_info);

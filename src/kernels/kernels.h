@@ -14,6 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* For plain-C loops over contiguous elements (pooling, adds, conversions):
+ * GCC's -O2 cost model leaves loops of unknown trip count scalar, so these
+ * ask for the -O3 vectoriser (baseline SSE2 outside the ISA directories).
+ * Write such loops over restrict pointers and locals, without branches. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define CX_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define CX_VECTORIZE
+#endif
+
 /* Epilogue of the f32 GEMM family: y = clamp(acc + bias + residual, min, max).
  * ReLU is min = 0, max = +inf; no clamp is -inf..+inf. residual is NULL or
  * points at the tile's first element, rows r_stride floats apart, columns

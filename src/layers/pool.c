@@ -7,14 +7,8 @@
 #include "layers/layers.h"
 #include "runtime/pool.h"
 
-/* The channel loops below are plain C; GCC's -O2 cost model leaves loops of
- * unknown trip count scalar, so ask for the -O3 vectoriser here (baseline
- * SSE2: 4 channels per instruction). Max/min/add are exact in any order. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define CX_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
-#else
-#define CX_VECTORIZE
-#endif
+/* The channel loops below are plain C, vectorised through CX_VECTORIZE
+ * (kernels.h); max/min/add are exact in any order. */
 
 /* The pooling rows are also compiled for AVX2 and AVX-512 (GCC picks the
  * clone by CPUID when the library loads): ResNet-50's max pool took 0.14-0.25

@@ -497,25 +497,33 @@ void cx_qgap_f32_run(cx_dims in, const uint8_t *x, float a_scale, int32_t a_zp, 
 #define QCHUNK 16384
 typedef struct qcvt_job { size_t n; const void *x; void *y; float scale; int32_t zp; } qcvt_job;
 
+/* cx_quantize1 / (x - zp) * scale over a chunk: restrict and locals so that
+ * they vectorise (the per-element form through the job pointer did not:
+ * octresnet50's 87 QUANTIZEs took 12.3 of 33 ms at 1 thread) */
+CX_VECTORIZE static void quant_chunk(size_t n, const float *restrict x, uint8_t *restrict y, float inv, int32_t zp)
+{
+    for (size_t k = 0; k < n; k++) y[k] = cx_quantize1(x[k], inv, zp);
+}
+
+CX_VECTORIZE static void dequant_chunk(size_t n, const uint8_t *restrict x, float *restrict y, float scale, int32_t zp)
+{
+    for (size_t k = 0; k < n; k++) y[k] = (float)((int32_t)x[k] - zp) * scale;
+}
+
 static void quant_task(void *arg, size_t i, int worker)
 {
     (void)worker;
     const qcvt_job *j = arg;
-    const float *x = j->x;
-    uint8_t *y = j->y;
-    const float inv = 1.0f / j->scale;
-    size_t s = i * QCHUNK, e = CX_MIN(s + QCHUNK, j->n);
-    for (size_t k = s; k < e; k++) y[k] = cx_quantize1(x[k], inv, j->zp);
+    const size_t s = i * QCHUNK, e = CX_MIN(s + QCHUNK, j->n);
+    quant_chunk(e - s, (const float *)j->x + s, (uint8_t *)j->y + s, 1.0f / j->scale, j->zp);
 }
 
 static void dequant_task(void *arg, size_t i, int worker)
 {
     (void)worker;
     const qcvt_job *j = arg;
-    const uint8_t *x = j->x;
-    float *y = j->y;
-    size_t s = i * QCHUNK, e = CX_MIN(s + QCHUNK, j->n);
-    for (size_t k = s; k < e; k++) y[k] = (float)((int32_t)x[k] - j->zp) * j->scale;
+    const size_t s = i * QCHUNK, e = CX_MIN(s + QCHUNK, j->n);
+    dequant_chunk(e - s, (const uint8_t *)j->x + s, (float *)j->y + s, j->scale, j->zp);
 }
 
 void cx_quantize_run(size_t n, const float *x, float scale, int32_t zp, uint8_t *y, cortex_pool *pool)

@@ -506,11 +506,18 @@ int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu)
 {
     int c = sum_channels(b, x, low, name);
     if (c < 0) return -1;
-    if (b->mode == CX_BUILD_LOAD && b->int8)
-        return cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "'%s': upsampling add has no int8 form", name);
+    if (b->mode == CX_BUILD_LOAD && b->int8) {
+        /* in f32, like ADD: its inputs come from convs of different scales */
+        x = as_f32(b, x, name);
+        low = as_f32(b, low, name);
+        if (!cx_b_ok(b)) return -1;
+    }
     int z = cx_graph_add_value(b->g, c);
     if (z < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     if (b->mode == CX_BUILD_CONVERT) return z;
+    char akey[320];
+    act_key(akey, sizeof akey, name);
+    note_f32(b, z, akey);
     cx_node *n = cx_graph_add_node(b->g, CX_OP_UP2ADD, name);
     if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     n->in = x;

@@ -178,8 +178,6 @@ static cortex_status convert_int8(const char *src, const cx_convert_opts *o, cx_
                                   char *err, size_t errlen)
 {
     *wout = NULL;
-    if (o->arch && strcmp(o->arch, "octresnet50") == 0)
-        return cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "int8 conversion of %s is not supported (fp32 only)", o->arch);
     if (!o->calib_path) return cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "int8 conversion needs calibration data (--calib)");
     char e[600];
     cx_npy cal = { 0 };
@@ -205,8 +203,6 @@ static cortex_status convert_int8(const char *src, const cx_convert_opts *o, cx_
         else if (o->arch && cx_ctx_get_str(f, "arch") && strcmp(o->arch, cx_ctx_get_str(f, "arch")) != 0)
             st = cx_errf(err, errlen, CORTEX_ERR_INVALID_ARG, "%s: the model is a %s, not --arch %s", src,
                          cx_ctx_get_str(f, "arch"), o->arch);
-        else if (cx_ctx_get_str(f, "arch") && strcmp(cx_ctx_get_str(f, "arch"), "octresnet50") == 0)
-            st = cx_errf(err, errlen, CORTEX_ERR_UNSUPPORTED, "%s: int8 conversion of octresnet50 is not supported (fp32 only)", src);
     } else {
         st = cx_convert_pth_to_memory(src, o, &buf, &size, err, errlen);
         if (st == CORTEX_OK) {

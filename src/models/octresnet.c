@@ -8,7 +8,8 @@
  * first; the second conv takes the first's output as its fused residual (or,
  * when upsampled, an UP2ADD node adds it). A block's residual is fused into
  * the first conv of each branch of conv3, the ReLU applied after the sum.
- * fp32 only. Widths come from the weight shapes; alpha (metadata or
+ * In an int8 model the convs are int8 and the UP2ADD / pool2 nodes run in
+ * fp32 (builder.c converts). Widths come from the weight shapes; alpha (metadata or
  * --alpha) is checked against them. */
 #include <stdio.h>
 #include <string.h>
@@ -135,7 +136,6 @@ int cx_build_octresnet(cx_builder *b, const cx_arch *a)
         alpha = b->alpha >= 0 ? b->alpha : 0.25;
         b->alpha_meta = alpha;
     } else {
-        if (b->int8) return cx_b_fail(b, CORTEX_ERR_UNSUPPORTED, "%s: int8 models are not supported (fp32 only)", a->name);
         double v;
         if (cx_ctx_get_f64(b->ctx, "alpha", &v) == CORTEX_OK) {
             if (!(v >= 0 && v < 1)) return cx_b_fail(b, CORTEX_ERR_CORRUPT, "metadata alpha=%g is not in [0, 1)", v);

@@ -34,7 +34,7 @@ static const cx_arch ARCHS[] = {
     { "ip_csn_101", 3, { 3, 4, 23, 3 }, true, 1e-3, 1, 64, cx_build_csn },
     { "ip_csn_152", 3, { 3, 8, 36, 3 }, true, 1e-3, 1, 64, cx_build_csn },
     { "resnext3d_101", 3, { 3, 4, 23, 3 }, true, 1e-5, 32, 4, cx_build_csn },
-    /* octave convs (alpha: --alpha, default 0.25, stored as metadata); fp32 only */
+    /* octave convs (alpha: --alpha, default 0.25, stored as metadata) */
     { "octresnet50", 2, { 3, 4, 6, 3 }, true, 1e-5, 1, 64, cx_build_octresnet },
 };
 

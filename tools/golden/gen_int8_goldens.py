@@ -36,10 +36,11 @@ CASES = collections.OrderedDict([
     ("resnet18", (26, 24)),
     ("resnet50", (26, 24)),
     ("resnext50_32x4d", (24, 26)),
+    ("octresnet50_a025", (26, 24)),
 ])
 # minimum SQNR (dB) of cortex int8 vs PyTorch fp32, per case: measured on every 8-bit table
-# with the default options (docs/int8.md: 35.4, 31.7, 38.7 dB) minus 3 dB, rounded down
-THRESHOLDS = {"resnet18": 32, "resnet50": 28, "resnext50_32x4d": 35}
+# with the default options (docs/int8.md: 35.4, 31.7, 38.7, 26.6 dB) minus 3 dB, rounded down
+THRESHOLDS = {"resnet18": 32, "resnet50": 28, "resnext50_32x4d": 35, "octresnet50_a025": 23}
 N_CALIB, N_TEST = 8, 2
 
 

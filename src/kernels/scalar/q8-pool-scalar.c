@@ -3,13 +3,7 @@
  * loops); every table uses these. Contracts: kernels_q8.h. */
 #include "kernels/kernels_q8.h"
 
-/* Integer max/sum loops are exact in any order: let GCC's -O3 vectoriser at
- * them (its -O2 cost model leaves loops of unknown trip count scalar). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define CX_VECTORIZE __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
-#else
-#define CX_VECTORIZE
-#endif
+/* Integer max/sum loops are exact in any order: CX_VECTORIZE (kernels.h). */
 
 CX_VECTORIZE void cx_u8_maxpool_ukernel__scalar(size_t channels, size_t ks, const uint8_t *const *in,
                                    uint8_t *out, uint8_t ymin, uint8_t ymax)
