@@ -448,8 +448,8 @@ void cx_conv_run(const cx_conv *c, cx_dims in, const float *x, cx_dims out, floa
      * activations outweigh them (ResNeXt-101 32x8d's 512-channel 1x1s at
      * 28x28): a column split there has each thread read the whole input, half
      * of it written by the other core, and leaves the next layer's rows split
-     * across both. Stage 2 of that net, 2 threads, per-layer profiles: 14.2 ->
-     * 13.4 ms (two alternated runs). Where the weights outweigh the
+     * across both. Stage 2 of that net, 2 threads, per-layer profiles: 14.1-14.2 ->
+     * 13.3 ms (two alternated runs). Where the weights outweigh the
      * activations (14x14 and 7x7), reading them twice costs more. */
     j.ptiles = j.mtiles;
     size_t parts = 1;
