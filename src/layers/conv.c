@@ -211,31 +211,11 @@ static inline void row_taps(const conv_job *j, size_t m, const float **base, siz
     row_taps_f32(&j->c->g, j->in, j->out, j->x, m, base, stride);
 }
 
-/* The taps of row tile m0..m0+mr-1 into base[t*MR + i] (rows past mr repeat
- * the last): a pixel following one of the same output row, both inside the
- * input along w, takes the previous pixel's taps moved by one stride (NULL,
- * padding rows out of d/h, stays NULL; see cx_taps_w_inside). */
-static void tile_taps(const conv_job *j, size_t m0, size_t mr, size_t MR, const float **base)
+CX_DEFINE_TILE_TAPS(tile_taps_f32, row_taps_f32, float)
+
+static inline void tile_taps(const conv_job *j, size_t m0, size_t mr, size_t MR, const float **base)
 {
-    const size_t ks = (size_t)j->c->ks, step = (size_t)j->c->g.s[2] * (size_t)j->in.c, W = (size_t)j->out.w;
-    bool prev_in = false;
-    for (size_t i = 0; i < MR; i++) {
-        if (i >= mr) {
-            for (size_t t = 0; t < ks; t++) base[t * MR + i] = base[t * MR + mr - 1];
-            continue;
-        }
-        const size_t ow = (m0 + i) % W;
-        const bool in_w = cx_taps_w_inside(&j->c->g, j->in, ow);
-        if (i > 0 && ow > 0 && in_w && prev_in) {
-            for (size_t t = 0; t < ks; t++) {
-                const float *p = base[t * MR + i - 1];
-                base[t * MR + i] = p ? p + step : NULL;
-            }
-        } else {
-            row_taps(j, m0 + i, base + i, MR);
-        }
-        prev_in = in_w;
-    }
+    tile_taps_f32(&j->c->g, j->in, j->out, j->x, m0, mr, MR, base);
 }
 
 /* The im2col path's A rows for output pixel m: one pointer per (kd, kh)

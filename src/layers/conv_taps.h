@@ -44,4 +44,34 @@ static inline bool cx_taps_w_inside(const cx_conv_geom *g, cx_dims in, size_t ow
     const long w0 = (long)ow * g->s[2] - g->p[2];
     return w0 >= 0 && w0 + (long)(g->k[2] - 1) * g->dil[2] < in.w;
 }
+
+/* NAME(g, in, o, x, m0, mr, MR, base): the taps of row tile m0..m0+mr-1
+ * into base[t*MR + i] (rows past mr repeat the last), through ROW_TAPS (a
+ * CX_DEFINE_ROW_TAPS function) except that a pixel following one of the
+ * same output row, both inside along w, takes the previous pixel's taps
+ * moved by one stride (NULL, padding rows out of d/h, stays NULL). */
+#define CX_DEFINE_TILE_TAPS(NAME, ROW_TAPS, T)                                                    \
+    static void NAME(const cx_conv_geom *g, cx_dims in, cx_dims o, const T *x, size_t m0,        \
+                     size_t mr, size_t MR, const T **base)                                        \
+    {                                                                                             \
+        const size_t ks = (size_t)g->k[0] * g->k[1] * g->k[2], step = (size_t)g->s[2] * in.c;     \
+        bool prev_in = false;                                                                     \
+        for (size_t i = 0; i < MR; i++) {                                                         \
+            if (i >= mr) {                                                                        \
+                for (size_t t = 0; t < ks; t++) base[t * MR + i] = base[t * MR + mr - 1];         \
+                continue;                                                                         \
+            }                                                                                     \
+            const size_t ow = (m0 + i) % (size_t)o.w;                                             \
+            const bool in_w = cx_taps_w_inside(g, in, ow);                                        \
+            if (i > 0 && ow > 0 && in_w && prev_in) {                                             \
+                for (size_t t = 0; t < ks; t++) {                                                 \
+                    const T *p = base[t * MR + i - 1];                                            \
+                    base[t * MR + i] = p ? p + step : NULL;                                       \
+                }                                                                                 \
+            } else {                                                                              \
+                ROW_TAPS(g, in, o, x, m0 + i, base + i, MR);                                      \
+            }                                                                                     \
+            prev_in = in_w;                                                                       \
+        }                                                                                         \
+    }
 #endif

@@ -230,6 +230,8 @@ static inline void qrow_taps(const qconv_job *j, size_t m, const uint8_t **base,
     row_taps_u8(&j->c->g, j->in, j->out, j->x, m, base, stride);
 }
 
+CX_DEFINE_TILE_TAPS(tile_taps_u8, row_taps_u8, uint8_t)
+
 /* The im2col row of output pixel m when the conv's input channels are one
  * packed group (pg == 1): per (kd, kh) input row, the kw taps are one
  * contiguous span of the input row (dilation 1), clipped at the borders and
@@ -301,7 +303,7 @@ static void qigemm_task(void *arg, size_t task, int worker)
     if (j->pointwise) {
         for (size_t i = 0; i < MR; i++) base[i] = j->x + (m0 + CX_MIN(i, mr - 1)) * (size_t)c->cin;
     } else {
-        for (size_t i = 0; i < MR; i++) qrow_taps(j, m0 + CX_MIN(i, mr - 1), base + i, MR);
+        tile_taps_u8(&c->g, j->in, j->out, j->x, m0, mr, MR, base);
     }
     const size_t wpanel = (n0 / NR) * c->panel_bytes;
     cx_q8_params p = c->qp;
