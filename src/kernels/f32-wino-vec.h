@@ -60,31 +60,42 @@ static inline void cx_wino_store(float *o, CX_V y, CX_V vb, const float *r, CX_V
         o5 = CX_VFNMADD(v15, b_, CX_VSUB(a_, b1_));                                     \
     } while (0)
 
+/* The input transform of both variants, per channel vector: B^T applied to
+ * each of the ALPHA columns of the input patch, then to each resulting row,
+ * frequencies stored os apart. BT(x, y) maps ALPHA vectors x[] to ALPHA
+ * vectors y[]. */
+#define CX_WINO_IN_BODY(ALPHA, BT, SCALAR_FN)                                            \
+    do {                                                                                \
+        size_t c = 0;                                                                   \
+        for (; c + CX_VW <= channels; c += CX_VW) {                                     \
+            CX_V t[ALPHA][ALPHA];                                                       \
+            _Pragma("GCC unroll 6")                                                     \
+            for (int s = 0; s < ALPHA; s++) {                                           \
+                CX_V d[ALPHA], u[ALPHA];                                                \
+                _Pragma("GCC unroll 6")                                                 \
+                for (int r = 0; r < ALPHA; r++) d[r] = CX_VLOAD(in[r * ALPHA + s] + c); \
+                BT(d, u);                                                               \
+                _Pragma("GCC unroll 6")                                                 \
+                for (int r = 0; r < ALPHA; r++) t[r][s] = u[r];                         \
+            }                                                                           \
+            _Pragma("GCC unroll 6")                                                     \
+            for (int i = 0; i < ALPHA; i++) {                                           \
+                CX_V o[ALPHA];                                                          \
+                BT(t[i], o);                                                            \
+                float *op = out + (size_t)(ALPHA * i) * os + c;                         \
+                _Pragma("GCC unroll 6")                                                 \
+                for (int r = 0; r < ALPHA; r++) CX_VSTORE(op + (size_t)r * os, o[r]);   \
+            }                                                                           \
+        }                                                                               \
+        if (c < channels) cx_wino_in_tail(SCALAR_FN, ALPHA * ALPHA, c, channels, in, out, os); \
+    } while (0)
+
+#define CX_BT6_V(x, y) CX_BT6(x[0], x[1], x[2], x[3], x[4], x[5], y[0], y[1], y[2], y[3], y[4], y[5])
+
 void CX_FN(cx_f32_wino4x3_in)(size_t channels, const float *const *in, float *out, size_t os)
 {
     const CX_V v2 = CX_VSET1(2.0f), v15 = CX_VSET1(1.5f);
-    size_t c = 0;
-    for (; c + CX_VW <= channels; c += CX_VW) {
-        CX_V t[6][6];
-        for (int s = 0; s < 6; s++) {
-            const CX_V d0 = CX_VLOAD(in[0 * 6 + s] + c), d1 = CX_VLOAD(in[1 * 6 + s] + c);
-            const CX_V d2 = CX_VLOAD(in[2 * 6 + s] + c), d3 = CX_VLOAD(in[3 * 6 + s] + c);
-            const CX_V d4 = CX_VLOAD(in[4 * 6 + s] + c), d5 = CX_VLOAD(in[5 * 6 + s] + c);
-            CX_BT6(d0, d1, d2, d3, d4, d5, t[0][s], t[1][s], t[2][s], t[3][s], t[4][s], t[5][s]);
-        }
-        for (int i = 0; i < 6; i++) {
-            CX_V o0, o1, o2, o3, o4, o5;
-            CX_BT6(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], t[i][5], o0, o1, o2, o3, o4, o5);
-            float *o = out + (size_t)(6 * i) * os + c;
-            CX_VSTORE(o, o0);
-            CX_VSTORE(o + os, o1);
-            CX_VSTORE(o + 2 * os, o2);
-            CX_VSTORE(o + 3 * os, o3);
-            CX_VSTORE(o + 4 * os, o4);
-            CX_VSTORE(o + 5 * os, o5);
-        }
-    }
-    if (c < channels) cx_wino_in_tail(cx_f32_wino4x3_in__scalar, 36, c, channels, in, out, os);
+    CX_WINO_IN_BODY(6, CX_BT6_V, cx_f32_wino4x3_in__scalar);
 }
 
 /* y = A^T m for one column of 6 vectors */
@@ -107,16 +118,21 @@ void CX_FN(cx_f32_wino4x3_in)(size_t channels, const float *const *in, float *ou
         size_t c = 0;                                                                   \
         for (; c + CX_VW <= channels; c += CX_VW) {                                     \
             CX_V u[M][ALPHA];                                                           \
+            _Pragma("GCC unroll 6")                                                     \
             for (int j = 0; j < ALPHA; j++) {                                           \
                 CX_V x[ALPHA], t[M];                                                    \
+                _Pragma("GCC unroll 6")                                                 \
                 for (int i = 0; i < ALPHA; i++) x[i] = CX_VLOAD(m + (size_t)(i * ALPHA + j) * ms + c); \
                 AT(x, t);                                                               \
+                _Pragma("GCC unroll 4")                                                 \
                 for (int a = 0; a < M; a++) u[a][j] = t[a];                             \
             }                                                                           \
             const CX_V vb = CX_VLOAD(bias + c);                                         \
+            _Pragma("GCC unroll 4")                                                     \
             for (int a = 0; a < M; a++) {                                               \
                 CX_V y[M];                                                              \
                 AT(u[a], y);                                                            \
+                _Pragma("GCC unroll 4")                                                 \
                 for (int b = 0; b < M; b++)                                             \
                     cx_wino_store(out[M * a + b] + c, y[b], vb, res ? res[M * a + b] + c : NULL, vmin, vmax); \
             }                                                                           \
@@ -136,28 +152,18 @@ void CX_FN(cx_f32_wino4x3_out)(size_t channels, const float *m, size_t ms, const
 
 /* ---- F(2x2, 3x3): 4x4 tiles */
 
+/* B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
+#define CX_BT4_V(x, y)                                                                  \
+    do {                                                                                \
+        y[0] = CX_VSUB(x[0], x[2]);                                                     \
+        y[1] = CX_VADD(x[1], x[2]);                                                     \
+        y[2] = CX_VSUB(x[2], x[1]);                                                     \
+        y[3] = CX_VSUB(x[1], x[3]);                                                     \
+    } while (0)
+
 void CX_FN(cx_f32_wino2x3_in)(size_t channels, const float *const *in, float *out, size_t os)
 {
-    size_t c = 0;
-    for (; c + CX_VW <= channels; c += CX_VW) {
-        CX_V t[4][4];
-        for (int s = 0; s < 4; s++) {
-            const CX_V d0 = CX_VLOAD(in[0 * 4 + s] + c), d1 = CX_VLOAD(in[1 * 4 + s] + c);
-            const CX_V d2 = CX_VLOAD(in[2 * 4 + s] + c), d3 = CX_VLOAD(in[3 * 4 + s] + c);
-            t[0][s] = CX_VSUB(d0, d2);
-            t[1][s] = CX_VADD(d1, d2);
-            t[2][s] = CX_VSUB(d2, d1);
-            t[3][s] = CX_VSUB(d1, d3);
-        }
-        for (int i = 0; i < 4; i++) {
-            float *o = out + (size_t)(4 * i) * os + c;
-            CX_VSTORE(o, CX_VSUB(t[i][0], t[i][2]));
-            CX_VSTORE(o + os, CX_VADD(t[i][1], t[i][2]));
-            CX_VSTORE(o + 2 * os, CX_VSUB(t[i][2], t[i][1]));
-            CX_VSTORE(o + 3 * os, CX_VSUB(t[i][1], t[i][3]));
-        }
-    }
-    if (c < channels) cx_wino_in_tail(cx_f32_wino2x3_in__scalar, 16, c, channels, in, out, os);
+    CX_WINO_IN_BODY(4, CX_BT4_V, cx_f32_wino2x3_in__scalar);
 }
 
 /* A^T = [1 1 1 0; 0 1 -1 -1] */
