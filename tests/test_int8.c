@@ -266,6 +266,78 @@ START_TEST(quantize_dequantize_runs)
 }
 END_TEST
 
+/* The int8 upsample-add and average pool (qeltwise.c) against the path they
+ * replace, DEQUANTIZE + the f32 op (pool.c) + QUANTIZE: bit-identical on
+ * every table, 1 and 2 threads, odd sizes (cropped upsample, ceil-mode and
+ * padded pools), ReLU on and off. */
+START_TEST(qup2add_qavgpool_match_f32_path)
+{
+    cxt_rng_init(cxt_seed());
+    const cx_q8_kernels *tabs[8];
+    const int nt = q8_tables(tabs);
+    cortex_pool *pool;
+    ck_assert_int_eq(cortex_pool_create(2, &pool), CORTEX_OK);
+    /* out (n, d, h, w, c) of the upsample-add; low is ceil(h/2) x ceil(w/2) */
+    const cx_dims outs[] = { { 1, 1, 7, 5, 3 }, { 2, 1, 6, 9, 17 }, { 1, 2, 13, 14, 64 }, { 1, 1, 4, 4, 40 } };
+    for (size_t si = 0; si < sizeof outs / sizeof outs[0]; si++) {
+        const cx_dims o = outs[si];
+        const cx_dims lo = { o.n, o.d, (o.h + 1) / 2, (o.w + 1) / 2, o.c };
+        const size_t n = (size_t)o.n * o.d * o.h * o.w * o.c, nl = (size_t)lo.n * lo.d * lo.h * lo.w * lo.c;
+        uint8_t *a = malloc(n), *b = malloc(nl), *y = malloc(n + 64), *e = malloc(n);
+        float *fa = malloc(n * sizeof(float)), *fb = malloc(nl * sizeof(float)), *fy = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) a[i] = (uint8_t)cxt_int(0, 255);
+        for (size_t i = 0; i < nl; i++) b[i] = (uint8_t)cxt_int(0, 255);
+        for (int relu = 0; relu < 2; relu++) {
+            const float sa = cxt_float(0.005f, 0.1f), sb = cxt_float(0.005f, 0.1f), sy = cxt_float(0.01f, 0.2f);
+            const int32_t za = cxt_int(0, 255), zb = cxt_int(0, 255), zy = relu ? cxt_int(0, 40) : cxt_int(0, 255);
+            cx_dequantize_run(n, a, sa, za, fa, NULL);
+            cx_dequantize_run(nl, b, sb, zb, fb, NULL);
+            cx_up2add_run(o, fa, lo, fb, fy, relu, NULL);
+            cx_quantize_run(n, fy, sy, zy, e, NULL);
+            for (int t = 0; t < nt; t++)
+                for (int th = 0; th < 2; th++) {
+                    memset(y, 0xA5, n + 64);
+                    cx_qup2add_run(o, a, sa, za, lo, b, sb, zb, y, sy, zy, relu, tabs[t], th ? pool : NULL);
+                    for (size_t i = 0; i < n; i++)
+                        ck_assert_msg(y[i] == e[i], "[%s] qup2add case %zu relu %d threads %d: y[%zu] = %d, f32 path %d",
+                                      tabs[t]->name, si, relu, th + 1, i, y[i], e[i]);
+                    for (size_t i = n; i < n + 64; i++) ck_assert_msg(y[i] == 0xA5, "qup2add wrote past the end");
+                }
+        }
+        /* average pools over `a` as the input (o's dims) */
+        const cx_pool_desc pools[] = {
+            { .k = { 1, 2, 2 }, .s = { 1, 2, 2 }, .p = { 0, 0, 0 }, .ceil_mode = true, .count_include_pad = false },
+            { .k = { 1, 3, 3 }, .s = { 1, 2, 2 }, .p = { 0, 1, 1 }, .ceil_mode = false, .count_include_pad = true },
+            { .k = { 1, 3, 3 }, .s = { 1, 1, 1 }, .p = { 0, 1, 1 }, .ceil_mode = false, .count_include_pad = false },
+        };
+        for (size_t pi = 0; pi < sizeof pools / sizeof pools[0]; pi++) {
+            cx_dims po;
+            if (cx_pool_out_dims(&pools[pi], o, &po) != CORTEX_OK) continue;
+            const size_t m = (size_t)po.n * po.d * po.h * po.w * po.c;
+            const float sx = cxt_float(0.005f, 0.1f), sy = cxt_float(0.005f, 0.1f);
+            const int32_t zx = cxt_int(0, 255), zy = cxt_int(0, 255);
+            uint8_t *q = malloc(m + 64), *qe = malloc(m);
+            float *fp = malloc(m * sizeof(float));
+            cx_dequantize_run(n, a, sx, zx, fa, NULL);
+            cx_avgpool_run(&pools[pi], o, fa, po, fp, NULL);
+            cx_quantize_run(m, fp, sy, zy, qe, NULL);
+            for (int t = 0; t < nt; t++)
+                for (int th = 0; th < 2; th++) {
+                    memset(q, 0xA5, m + 64);
+                    cx_qavgpool_run(&pools[pi], o, a, sx, zx, po, q, sy, zy, tabs[t], th ? pool : NULL);
+                    for (size_t i = 0; i < m; i++)
+                        ck_assert_msg(q[i] == qe[i], "[%s] qavgpool case %zu pool %zu threads %d: y[%zu] = %d, f32 path %d",
+                                      tabs[t]->name, si, pi, th + 1, i, q[i], qe[i]);
+                    for (size_t i = m; i < m + 64; i++) ck_assert_msg(q[i] == 0xA5, "qavgpool wrote past the end");
+                }
+            free(q); free(qe); free(fp);
+        }
+        free(a); free(b); free(y); free(e); free(fa); free(fb); free(fy);
+    }
+    cortex_pool_destroy(pool);
+}
+END_TEST
+
 /* Extreme accumulators: x = 255 with a_zp 0 and weights all +-wmax over many
  * taps saturate the output at 255 / 0 on every table; the same with a_zp 255
  * (x - a_zp = 0) leaves only the bias. */
@@ -601,6 +673,20 @@ START_TEST(int8_video_and_octave_models)
                rank == 5 ? "1x3x4x32x32" : "1x3x48x44", mq->qk->name, db);
         ck_assert_msg(db >= 20, "%s: SQNR %.1f dB", archs[i], db);
         ck_assert_msg(memcmp(yt, yq, classes * sizeof(float)) == 0, "%s: 2 threads differ from 1", archs[i]);
+        if (!strcmp(archs[i], "octresnet50")) {
+            /* the upsample-adds and 2x2 pools run in int8: no conversion but the input's QUANTIZE */
+            int qup = 0, qavg = 0, conv = 0, f32ops = 0;
+            for (int k = 0; k < mq->g.n_nodes; k++) {
+                const cx_opkind op = mq->g.nodes[k].op;
+                qup += op == CX_OP_QUP2ADD;
+                qavg += op == CX_OP_QAVGPOOL;
+                conv += op == CX_OP_QUANTIZE || op == CX_OP_DEQUANTIZE;
+                f32ops += op == CX_OP_UP2ADD || op == CX_OP_AVGPOOL;
+            }
+            ck_assert_msg(qup > 0 && qavg > 0 && f32ops == 0 && conv == 1,
+                          "octresnet50 int8 graph: %d qup2add, %d qavgpool, %d f32 up2add/avgpool, %d conversions",
+                          qup, qavg, f32ops, conv);
+        }
         free(yf); free(yq); free(yt);
         cortex_model_free(mf);
         cortex_model_free(mq);
@@ -886,6 +972,7 @@ static Suite *suite(void)
     tcase_add_test(t, qconv_saturation);
     tcase_add_test(t, qconv_blocking);
     tcase_add_test(t, quantize_dequantize_runs);
+    tcase_add_test(t, qup2add_qavgpool_match_f32_path);
     tcase_add_test(t, qconv_seven_bit_requant);
     suite_add_tcase(s, t);
     t = tcase_create("calibration");

@@ -16,6 +16,7 @@
  * every byte outside the mr x nc block must come back unchanged. Random
  * shapes: replay a failure with the printed CX_SEED. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -958,6 +959,130 @@ START_TEST(test_pools)
 }
 END_TEST
 
+/* --------------------------------------------- dequantized elementwise */
+
+/* The contract of kernels_q8.h written out independently of its helpers:
+ * float products and sums in this order, then rint half to even (the test
+ * is ISO C too, so nothing is fused). */
+static uint8_t ref_quant(float v, float inv_y, int32_t y_zp)
+{
+    v = v * inv_y;
+    const float lo = (float)(-y_zp), hi = (float)(255 - y_zp);
+    if (!(v > lo)) v = lo;
+    if (!(v < hi)) v = hi;
+    const float r = nearbyintf(v);   /* default rounding: half to even */
+    return (uint8_t)((int32_t)r + y_zp);
+}
+
+static uint8_t ref_dqadd(uint8_t a, uint8_t b, const cx_q8_dq_params *p)
+{
+    const float va = (float)((int32_t)a - p->a_zp) * p->a_scale;
+    const float vb = (float)((int32_t)b - p->b_zp) * p->b_scale;
+    float v = va + vb;
+    if (v < p->lo) v = p->lo;
+    return ref_quant(v, p->inv_y, p->y_zp);
+}
+
+static uint8_t ref_dqavg(size_t ks, const uint8_t *const *in, size_t c, const cx_q8_dq_params *p)
+{
+    float acc = 0.0f;
+    for (size_t t = 0; t < ks; t++) {
+        const float d = (float)((int32_t)in[t][c] - p->a_zp) * p->a_scale;
+        acc = acc + d;
+    }
+    acc = acc * p->inv_n;
+    return ref_quant(acc, p->inv_y, p->y_zp);
+}
+
+/* one dqadd + dqavg case on every table: inputs end at guard pages, outputs
+ * poisoned with red zones, every byte compared */
+static void dq_case(size_t n, size_t ks, const cx_q8_dq_params *p, const char *what)
+{
+    FOR_TABLES {
+        const cx_q8_kernels *K = KT[ti];
+        guarded ag, bg, tg;
+        uint8_t *a = guarded1(&ag, n), *b = guarded1(&bg, n);
+        fill_u8(a, n, 0, 255);
+        fill_u8(b, n, 0, 255);
+        cxt_buf ob = obuf_new(n);
+        uint8_t *y = (uint8_t *)ob.p;
+        K->dqadd(n, a, b, y, p);
+        ck_assert_msg(cxt_buf_red_ok(&ob), "[%s] dqadd %s n=%zu wrote outside", K->name, what, n);
+        for (size_t c = 0; c < n; c++) {
+            const uint8_t e = ref_dqadd(a[c], b[c], p);
+            ck_assert_msg(y[c] == e, "[%s] dqadd %s n=%zu: y[%zu]=%d, expected %d (a=%d b=%d; seed %llu)", K->name,
+                          what, n, c, y[c], e, a[c], b[c], (unsigned long long)cxt_seed());
+        }
+        guarded_new(&tg, ks, n);
+        const uint8_t **in = xmalloc(ks * sizeof *in);
+        for (size_t t = 0; t < ks; t++) {
+            uint8_t *row = guarded_row(&tg, t);
+            fill_u8(row, n, 0, 255);
+            in[t] = row;
+        }
+        cxt_buf_poison(&ob);
+        K->dqavg(n, ks, in, y, p);
+        ck_assert_msg(cxt_buf_red_ok(&ob), "[%s] dqavg %s n=%zu ks=%zu wrote outside", K->name, what, n, ks);
+        for (size_t c = 0; c < n; c++) {
+            const uint8_t e = ref_dqavg(ks, in, c, p);
+            ck_assert_msg(y[c] == e, "[%s] dqavg %s n=%zu ks=%zu: y[%zu]=%d, expected %d (seed %llu)", K->name, what,
+                          n, ks, c, y[c], e, (unsigned long long)cxt_seed());
+        }
+        free(in);
+        cxt_buf_free(&ob);
+        guarded_free(&tg);
+        guarded_free(&ag);
+        guarded_free(&bg);
+    }
+}
+
+static cx_q8_dq_params dq_params(float sa, int32_t za, float sb, int32_t zb, bool relu, size_t ks, float sy,
+                                 int32_t zy)
+{
+    cx_q8_dq_params p = { .a_scale = sa, .b_scale = sb, .a_zp = za, .b_zp = zb, .lo = relu ? 0.0f : -INFINITY,
+                          .inv_n = 1.0f / (float)ks, .inv_y = 1.0f / sy, .y_zp = zy };
+    return p;
+}
+
+START_TEST(test_dq_named)
+{
+    /* lengths around the 8- and 16-lane bodies and their scalar tails */
+    const size_t ns[] = { 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 100, 257 };
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        const size_t n = ns[i];
+        /* typical: different scales and zero points, ReLU */
+        cx_q8_dq_params p = dq_params(0.05f, 120, 0.031f, 7, true, 4, 0.06f, 3);
+        dq_case(n, 4, &p, "relu");
+        /* no ReLU, output zero point in the middle */
+        p = dq_params(0.05f, 120, 0.031f, 7, false, 1, 0.04f, 128);
+        dq_case(n, 1, &p, "no-relu");
+        /* zero points at the ends of the range */
+        p = dq_params(0.02f, 0, 0.02f, 255, false, 2, 0.03f, 255);
+        dq_case(n, 2, &p, "zp-0-255");
+        p = dq_params(0.02f, 255, 0.02f, 0, true, 9, 0.03f, 0);
+        dq_case(n, 9, &p, "zp-255-0");
+        /* ties: halves of integers everywhere, rint must go to even */
+        p = dq_params(0.5f, 0, 0.5f, 1, false, 2, 1.0f, 100);
+        dq_case(n, 2, &p, "ties");
+        /* saturation: a tiny output scale clamps most values to 0 or 255 */
+        p = dq_params(1.0f, 128, 1.0f, 128, false, 3, 0.01f, 128);
+        dq_case(n, 3, &p, "saturate");
+    }
+}
+END_TEST
+
+START_TEST(test_dq_random)
+{
+    for (int r = 0; r < 60; r++) {
+        const size_t n = (size_t)cxt_int(1, 700), ks = (size_t)cxt_int(1, 12);
+        cx_q8_dq_params p = dq_params(cxt_float(0.001f, 0.2f), cxt_int(0, 255), cxt_float(0.001f, 0.2f),
+                                      cxt_int(0, 255), cxt_int(0, 1), ks, cxt_float(0.002f, 0.3f), cxt_int(0, 255));
+        if (cxt_int(0, 3) == 0) p.inv_n = 1.0f / (float)cxt_int(1, 30);   /* count_include_pad divisors */
+        dq_case(n, ks, &p, "random");
+    }
+}
+END_TEST
+
 START_TEST(test_select)
 {
     ck_assert_ptr_eq(cx_q8_kernels_by_name("scalar"), &cx_q8_kernels_scalar);
@@ -971,7 +1096,7 @@ START_TEST(test_select)
         ck_assert(k->name && k->wmax >= 64 && k->wmax <= 127);
         if (!cx_q8_kernels_available(k)) continue;
         ck_assert(k->gemm.mr >= 1 && k->gemm.nr >= 1 && k->gemm.kr == CX_Q8_KR);
-        ck_assert(k->dwconv && k->maxpool && k->avgpool && k->gavgpool && k->gavgpool_f32);
+        ck_assert(k->dwconv && k->maxpool && k->avgpool && k->gavgpool && k->gavgpool_f32 && k->dqadd && k->dqavg);
         ck_assert_ptr_eq(cx_q8_kernels_by_name(k->name), k);
     }
     const cx_q8_kernels *best = cx_q8_kernels_for(NULL);
@@ -1007,6 +1132,8 @@ static Suite *make_suite(void)
         { "dwconv_edges", test_dwconv_edges },
         { "dwconv_random", test_dwconv_random },
         { "pools", test_pools },
+        { "dq_named", test_dq_named },
+        { "dq_random", test_dq_random },
         { "select", test_select },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

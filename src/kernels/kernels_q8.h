@@ -147,6 +147,58 @@ typedef void (*cx_q8_gavgpool_fn)(size_t rows, size_t channels, size_t stride, c
 typedef void (*cx_q8_gavgpool_f32_fn)(size_t rows, size_t channels, size_t stride, const uint8_t *in,
                                       float *out, const cx_q8_pool_params *p);
 
+/* ------------------------------------------------ dequantized elementwise
+ * The octave nets' upsample-add and average pooling on u8 (layers/qeltwise.c)
+ * compute in float exactly what DEQUANTIZE, the f32 op and QUANTIZE compute,
+ * in the same order (float products and sums, never fused), so every table
+ * writes the same bytes as that path:
+ *   dqadd: y[c] = q(max(lo, (a[c] - a_zp) * a_scale + (b[c] - b_zp) * b_scale))
+ *   dqavg: acc = 0; for t in 0..ks-1: acc = acc + (in[t][c] - a_zp) * a_scale;
+ *          y[c] = q(acc * inv_n)
+ * with q(v) = cx_q8_quantize1(v, inv_y, y_zp) and lo = 0 (ReLU) or -inf. */
+typedef struct cx_q8_dq_params {
+    float a_scale, b_scale;   /* b: dqadd only */
+    int32_t a_zp, b_zp;
+    float lo;                 /* dqadd */
+    float inv_n;              /* dqavg: 1 / the divisor */
+    float inv_y;              /* 1 / output scale */
+    int32_t y_zp;
+} cx_q8_dq_params;
+typedef void (*cx_q8_dqadd_fn)(size_t n, const uint8_t *a, const uint8_t *b, uint8_t *y,
+                               const cx_q8_dq_params *p);
+typedef void (*cx_q8_dqavg_fn)(size_t n, size_t ks, const uint8_t *const *in, uint8_t *y,
+                               const cx_q8_dq_params *p);
+
+/* f32 -> u8 (normative; QUANTIZE uses it too): clamp(rint(x * inv_scale)) + zp
+ * with rint half to even; NaN -> code 0. */
+static inline uint8_t cx_q8_quantize1(float x, float inv_scale, int32_t zp)
+{
+    float v = x * inv_scale;
+    const float lo = (float)(-zp), hi = (float)(255 - zp);
+    v = v > lo ? v : lo;      /* NaN -> lo: code 0 */
+    v = v < hi ? v : hi;
+    const float r = (v + CX_Q8_MAGIC) - CX_Q8_MAGIC;
+    return (uint8_t)((int32_t)r + zp);
+}
+
+/* one element of dqadd (the scalar kernel, and the SIMD kernels' tails) */
+static inline uint8_t cx_q8_dqadd1(uint8_t a, uint8_t b, const cx_q8_dq_params *p)
+{
+    const float va = (float)((int32_t)a - p->a_zp) * p->a_scale;
+    const float vb = (float)((int32_t)b - p->b_zp) * p->b_scale;
+    float v = va + vb;
+    v = p->lo > v ? p->lo : v;
+    return cx_q8_quantize1(v, p->inv_y, p->y_zp);
+}
+
+/* one element of dqavg at channel c */
+static inline uint8_t cx_q8_dqavg1(size_t ks, const uint8_t *const *in, size_t c, const cx_q8_dq_params *p)
+{
+    float acc = 0.0f;
+    for (size_t t = 0; t < ks; t++) acc = acc + (float)((int32_t)in[t][c] - p->a_zp) * p->a_scale;
+    return cx_q8_quantize1(acc * p->inv_n, p->inv_y, p->y_zp);
+}
+
 /* ----------------------------------------------------------------- tables */
 typedef struct cx_q8_kernels {
     const char *name;            /* "scalar", "avx2", "avx2exact", "avx512", "avx512vnni" */
@@ -160,6 +212,8 @@ typedef struct cx_q8_kernels {
     cx_q8_avgpool_fn avgpool;
     cx_q8_gavgpool_fn gavgpool;
     cx_q8_gavgpool_f32_fn gavgpool_f32;
+    cx_q8_dqadd_fn dqadd;
+    cx_q8_dqavg_fn dqavg;
     /* NC of the int8 igemm driver: packed bytes of one column block, kept in
      * L2 while the row tiles stream past, for a per-core L2 of l2_kib
      * (rescaled to this CPU's by cx_q8_block_kib, as the f32 blocking is) */
@@ -219,6 +273,12 @@ void cx_q8_gavgpool_ukernel__scalar(size_t rows, size_t channels, size_t stride,
                                     uint8_t *out, const cx_q8_pool_params *p);
 void cx_q8_gavgpool_f32_ukernel__scalar(size_t rows, size_t channels, size_t stride, const uint8_t *in,
                                         float *out, const cx_q8_pool_params *p);
+void cx_q8_dqadd_ukernel__scalar(size_t n, const uint8_t *a, const uint8_t *b, uint8_t *y, const cx_q8_dq_params *p);
+void cx_q8_dqavg_ukernel__scalar(size_t n, size_t ks, const uint8_t *const *in, uint8_t *y, const cx_q8_dq_params *p);
+void cx_q8_dqadd_ukernel__avx2(size_t n, const uint8_t *a, const uint8_t *b, uint8_t *y, const cx_q8_dq_params *p);
+void cx_q8_dqavg_ukernel__avx2(size_t n, size_t ks, const uint8_t *const *in, uint8_t *y, const cx_q8_dq_params *p);
+void cx_q8_dqadd_ukernel__avx512(size_t n, const uint8_t *a, const uint8_t *b, uint8_t *y, const cx_q8_dq_params *p);
+void cx_q8_dqavg_ukernel__avx512(size_t n, size_t ks, const uint8_t *const *in, uint8_t *y, const cx_q8_dq_params *p);
 
 /* SIMD kernels (defined in src/kernels/avx2/, src/kernels/avx512/) */
 void cx_qu8_igemm_ukernel_4x16c4__avx2(size_t mr, size_t nc, size_t kc, size_t ks,

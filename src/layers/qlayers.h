@@ -1,7 +1,8 @@
 /* Quantized (int8) layers over u8 NDHWC activations: convolution (igemm or
  * depthwise through a cx_q8_kernels table, fused bias, requantization, ReLU and
  * a u8 residual of its own scale), max pooling, global average pooling to
- * float, and the f32 <-> u8 conversions. Arithmetic: src/kernels/kernels_q8.h;
+ * float, the f32 <-> u8 conversions, and the octave nets' average pooling and
+ * upsample-add. Arithmetic: src/kernels/kernels_q8.h;
  * design and measurements: docs/int8.md. */
 #ifndef CX_QLAYERS_H
 #define CX_QLAYERS_H
@@ -93,14 +94,21 @@ void cx_qgap_f32_run(cx_dims in, const uint8_t *x, float a_scale, int32_t a_zp, 
 void cx_quantize_run(size_t n, const float *x, float scale, int32_t zp, uint8_t *y, cortex_pool *pool);
 /* y = scale * (x - zp) */
 void cx_dequantize_run(size_t n, const uint8_t *x, float scale, int32_t zp, float *y, cortex_pool *pool);
+/* Octave nets' upsample-add on u8 (qeltwise.c): out = quantize(max(lo, a + crop(up2(b))))
+ * with a, b dequantized by their own (scale, zp), lo = 0 with ReLU else -inf;
+ * bit-identical to DEQUANTIZE + f32 UP2ADD (pool.c) + QUANTIZE. */
+void cx_qup2add_run(cx_dims out, const uint8_t *a, float a_scale, int32_t a_zp, cx_dims low, const uint8_t *b,
+                    float b_scale, int32_t b_zp, uint8_t *y, float y_scale, int32_t y_zp, bool relu,
+                    const cx_q8_kernels *qk, cortex_pool *pool);
+/* Average pooling on u8 (qeltwise.c), requantized to the output's (scale, zp);
+ * bit-identical to DEQUANTIZE + f32 AVGPOOL + QUANTIZE. Windows of at most
+ * CX_QPOOL_MAX_TAPS taps (the builder keeps larger ones f32). */
+void cx_qavgpool_run(const cx_pool_desc *p, cx_dims in, const uint8_t *x, float x_scale, int32_t x_zp,
+                     cx_dims out, uint8_t *y, float y_scale, int32_t y_zp, const cx_q8_kernels *qk,
+                     cortex_pool *pool);
 /* The one-element quantization used by cx_quantize_run. */
 static inline uint8_t cx_quantize1(float x, float inv_scale, int32_t zp)
 {
-    float v = x * inv_scale;
-    const float lo = (float)(-zp), hi = (float)(255 - zp);
-    v = v > lo ? v : lo;      /* NaN -> lo: code 0 */
-    v = v < hi ? v : hi;
-    const float r = (v + CX_Q8_MAGIC) - CX_Q8_MAGIC;
-    return (uint8_t)((int32_t)r + zp);
+    return cx_q8_quantize1(x, inv_scale, zp);
 }
 #endif

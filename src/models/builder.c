@@ -440,13 +440,24 @@ fail:
     return -1;
 }
 
+/* The calibrated output parameters of node `name` (quant.act.<name>): 1
+ * found, 0 absent, -1 invalid (failed). */
+static int out_qparams(cx_builder *b, const char *name, float *scale, int32_t *zp)
+{
+    char key[320];
+    act_key(key, sizeof key, name);
+    return read_qparams(b, key, scale, zp);
+}
+
 static int add_pool(cx_builder *b, cx_opkind op, int x, const char *name, const int k[3],
                     const int s[3], const int p[3], bool ceil_mode, bool cip)
 {
     if (!cx_b_ok(b)) return -1;
     int c = in_channels(b, x);
     if (c < 0) return -1;
-    int y;
+    int y, qp;
+    float sc;
+    int32_t zp;
     if (b->mode == CX_BUILD_LOAD && b->int8) {
         bool u8 = b->g->val_q[x].type == CX_V_U8;
         if (u8 && op == CX_OP_MAXPOOL && (long)k[0] * k[1] * k[2] <= CX_QPOOL_MAX_TAPS) {
@@ -456,6 +467,12 @@ static int add_pool(cx_builder *b, cx_opkind op, int x, const char *name, const 
         } else if (u8 && op == CX_OP_GAP) {
             op = CX_OP_QGAP_F32;
             y = cx_graph_add_value(b->g, c);
+        } else if (u8 && op == CX_OP_AVGPOOL && (long)k[0] * k[1] * k[2] <= CX_QPOOL_MAX_TAPS &&
+                   (qp = out_qparams(b, name, &sc, &zp)) != 0) {
+            /* requantized to its own calibrated parameters (qeltwise.c) */
+            if (qp < 0) return -1;
+            op = CX_OP_QAVGPOOL;
+            y = cx_graph_add_qvalue(b->g, c, sc, zp);
         } else {
             x = as_f32(b, x, name);
             if (x < 0) return -1;
@@ -506,11 +523,32 @@ int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu)
 {
     int c = sum_channels(b, x, low, name);
     if (c < 0) return -1;
+    bool q = false;
+    float sc = 0;
+    int32_t zp = 0;
     if (b->mode == CX_BUILD_LOAD && b->int8) {
-        /* in f32, like ADD: its inputs come from convs of different scales */
-        x = as_f32(b, x, name);
-        low = as_f32(b, low, name);
+        /* u8 inputs and calibrated output parameters: in int8 (each input
+         * dequantized by its own scale, qeltwise.c); else in f32, like ADD */
+        const int qp = b->g->val_q[x].type == CX_V_U8 && b->g->val_q[low].type == CX_V_U8
+                           ? out_qparams(b, name, &sc, &zp) : 0;
+        if (qp < 0) return -1;
+        q = qp == 1;
+        if (!q) {
+            x = as_f32(b, x, name);
+            low = as_f32(b, low, name);
+        }
         if (!cx_b_ok(b)) return -1;
+    }
+    if (q) {
+        int zq = cx_graph_add_qvalue(b->g, c, sc, zp);
+        if (zq < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+        cx_node *n = cx_graph_add_node(b->g, CX_OP_QUP2ADD, name);
+        if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
+        n->in = x;
+        n->in2 = low;
+        n->out = zq;
+        n->relu = relu;
+        return zq;
     }
     int z = cx_graph_add_value(b->g, c);
     if (z < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");

@@ -84,8 +84,9 @@ int cx_b_conv_part(cx_builder *b, int x, const char *conv, const char *bn, const
                    const int stride[3], const int pad[3], int residual, bool relu, bool bn_shift);
 int cx_b_avgpool(cx_builder *b, int x, const char *name, const int k[3], const int s[3],
                  const int p[3], bool ceil_mode, bool count_include_pad);
-/* x + crop(upsample2_nearest(low)) (UP2ADD; in fp32 in an int8 model, like ADD), optional ReLU; the
- * result has x's size. */
+/* x + crop(upsample2_nearest(low)) (UP2ADD), optional ReLU; the result has
+ * x's size. In an int8 model: QUP2ADD when both inputs are u8 and the node
+ * has calibrated output parameters, else fp32 like ADD. */
 int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu);
 /* Size of axis `axis` of source tensor `name`, or -1 if absent (not marked used). */
 int cx_b_dim(const cx_builder *b, const char *name, int axis);

@@ -8,8 +8,8 @@
  * first; the second conv takes the first's output as its fused residual (or,
  * when upsampled, an UP2ADD node adds it). A block's residual is fused into
  * the first conv of each branch of conv3, the ReLU applied after the sum.
- * In an int8 model the convs are int8 and the UP2ADD / pool2 nodes run in
- * fp32 (builder.c converts). Widths come from the weight shapes; alpha (metadata or
+ * In an int8 model the convs, the UP2ADDs and the pool2s are int8 (builder.c
+ * picks QUP2ADD / QAVGPOOL where their inputs are u8). Widths come from the weight shapes; alpha (metadata or
  * --alpha) is checked against them. */
 #include <stdio.h>
 #include <string.h>

@@ -76,6 +76,8 @@ const char *cx_op_name(cx_opkind op)
     case CX_OP_QMAXPOOL: return "qmaxpool";
     case CX_OP_QGAP_F32: return "qgap_f32";
     case CX_OP_UP2ADD: return "up2add";
+    case CX_OP_QUP2ADD: return "qup2add";
+    case CX_OP_QAVGPOOL: return "qavgpool";
     }
     return "?";
 }

@@ -21,7 +21,9 @@ typedef enum cx_opkind {
     CX_OP_QCONV,     /* u8 -> u8: in, optional u8 residual in2 (its own scale) */
     CX_OP_QMAXPOOL,  /* u8 -> u8, same (scale, zp) */
     CX_OP_QGAP_F32,  /* u8 -> f32 global average */
-    CX_OP_UP2ADD     /* f32: in + crop(nearest 2x upsample of in2) to in's size, optional ReLU */
+    CX_OP_UP2ADD,    /* f32: in + crop(nearest 2x upsample of in2) to in's size, optional ReLU */
+    CX_OP_QUP2ADD,   /* u8: UP2ADD of in and in2 (each its own scale) requantized to out's */
+    CX_OP_QAVGPOOL   /* u8 -> u8 average pooling requantized to out's (scale, zp) */
 } cx_opkind;
 
 /* Element type of a value. */
@@ -38,10 +40,10 @@ typedef struct cx_node {
     cx_opkind op;
     char *name;          /* module name, e.g. "layer1.0.conv1" */
     int in, in2, out;    /* value ids; in2 = -1 when unused */
-    bool relu;           /* ADD, UP2ADD */
+    bool relu;           /* ADD, UP2ADD, QUP2ADD */
     cx_conv conv;        /* CONV */
     cx_qconv qconv;      /* QCONV */
-    cx_pool_desc pool;   /* MAXPOOL, AVGPOOL, QMAXPOOL */
+    cx_pool_desc pool;   /* MAXPOOL, AVGPOOL, QMAXPOOL, QAVGPOOL */
 } cx_node;
 
 typedef struct cx_graph {

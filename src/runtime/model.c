@@ -188,14 +188,16 @@ cortex_status cx_model_shapes(const cortex_model *m, const int64_t *shape, int r
         case CX_OP_CONV: st = cx_conv_out_dims(&n->conv, dims[n->in], &o); break;
         case CX_OP_MAXPOOL:
         case CX_OP_AVGPOOL: st = cx_pool_out_dims(&n->pool, dims[n->in], &o); break;
-        case CX_OP_QMAXPOOL: st = cx_pool_out_dims(&n->pool, dims[n->in], &o); break;
+        case CX_OP_QMAXPOOL:
+        case CX_OP_QAVGPOOL: st = cx_pool_out_dims(&n->pool, dims[n->in], &o); break;
         case CX_OP_QCONV: st = cx_qconv_out_dims(&n->qconv, dims[n->in], &o); break;
         case CX_OP_GAP:
         case CX_OP_QGAP_F32: o = dims[n->in]; o.d = o.h = o.w = 1; break;
         case CX_OP_ADD:
         case CX_OP_QUANTIZE:
         case CX_OP_DEQUANTIZE: o = dims[n->in]; break;
-        case CX_OP_UP2ADD: {
+        case CX_OP_UP2ADD:
+        case CX_OP_QUP2ADD: {
             o = dims[n->in];
             cx_dims r = dims[n->in2];
             if (r.n != o.n || r.d != o.d || r.c != o.c || 2 * (int64_t)r.h < o.h || 2 * (int64_t)r.w < o.w)
@@ -203,7 +205,7 @@ cortex_status cx_model_shapes(const cortex_model *m, const int64_t *shape, int r
             break;
         }
         }
-        if (st == CORTEX_OK && n->in2 >= 0 && n->op != CX_OP_UP2ADD) {
+        if (st == CORTEX_OK && n->in2 >= 0 && n->op != CX_OP_UP2ADD && n->op != CX_OP_QUP2ADD) {
             cx_dims r = dims[n->in2];
             if (r.n != o.n || r.d != o.d || r.h != o.h || r.w != o.w || r.c != o.c)
                 st = CORTEX_ERR_SHAPE;

@@ -223,6 +223,17 @@ cortex_status cortex_run(cortex_session *s, const float *input, const int64_t *i
         case CX_OP_QCONV: cx_qconv_run(&n->qconv, di, x, dout, y, x2, pool, s->scratch); break;
         case CX_OP_QMAXPOOL: cx_qmaxpool_run(&n->pool, di, x, dout, y, qk, pool); break;
         case CX_OP_QGAP_F32: cx_qgap_f32_run(di, x, g->val_q[n->in].scale, g->val_q[n->in].zp, y, qk, pool); break;
+        case CX_OP_QUP2ADD: {
+            const cx_vquant qa = g->val_q[n->in], qb = g->val_q[n->in2], qy = g->val_q[n->out];
+            cx_qup2add_run(dout, x, qa.scale, qa.zp, s->dims[n->in2], x2, qb.scale, qb.zp, y, qy.scale, qy.zp,
+                           n->relu, qk, pool);
+            break;
+        }
+        case CX_OP_QAVGPOOL: {
+            const cx_vquant qx = g->val_q[n->in], qy = g->val_q[n->out];
+            cx_qavgpool_run(&n->pool, di, x, qx.scale, qx.zp, dout, y, qy.scale, qy.zp, qk, pool);
+            break;
+        }
         }
         if (s->profile) s->profile[i] += cx_now() - t0;
         if (s->observe) {

@@ -13,6 +13,8 @@ const cx_q8_kernels cx_q8_kernels_avx2 = {
     .avgpool = cx_q8_avgpool_ukernel__scalar,
     .gavgpool = cx_q8_gavgpool_ukernel__scalar,
     .gavgpool_f32 = cx_q8_gavgpool_f32_ukernel__scalar,
+    .dqadd = cx_q8_dqadd_ukernel__avx2,
+    .dqavg = cx_q8_dqavg_ukernel__avx2,
     .l2_kib = 512, .conv_block_kib = 192,   /* Zen 2/3; the AVX-512 fraction, not tuned there */
 };
 
@@ -25,5 +27,7 @@ const cx_q8_kernels cx_q8_kernels_avx2exact = {
     .avgpool = cx_q8_avgpool_ukernel__scalar,
     .gavgpool = cx_q8_gavgpool_ukernel__scalar,
     .gavgpool_f32 = cx_q8_gavgpool_f32_ukernel__scalar,
+    .dqadd = cx_q8_dqadd_ukernel__avx2,
+    .dqavg = cx_q8_dqavg_ukernel__avx2,
     .l2_kib = 512, .conv_block_kib = 192,   /* Zen 2/3; the AVX-512 fraction, not tuned there */
 };

@@ -11,6 +11,8 @@ const cx_q8_kernels cx_q8_kernels_avx512 = {
     .avgpool = cx_q8_avgpool_ukernel__scalar,
     .gavgpool = cx_q8_gavgpool_ukernel__scalar,
     .gavgpool_f32 = cx_q8_gavgpool_f32_ukernel__scalar,
+    .dqadd = cx_q8_dqadd_ukernel__avx512,
+    .dqavg = cx_q8_dqavg_ukernel__avx512,
     .l2_kib = 1024, .conv_block_kib = 384,
 };
 
@@ -23,5 +25,7 @@ const cx_q8_kernels cx_q8_kernels_avx512vnni = {
     .avgpool = cx_q8_avgpool_ukernel__scalar,
     .gavgpool = cx_q8_gavgpool_ukernel__scalar,
     .gavgpool_f32 = cx_q8_gavgpool_f32_ukernel__scalar,
+    .dqadd = cx_q8_dqadd_ukernel__avx512,
+    .dqavg = cx_q8_dqavg_ukernel__avx512,
     .l2_kib = 1024, .conv_block_kib = 384,
 };

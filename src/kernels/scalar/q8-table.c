@@ -14,6 +14,8 @@ const cx_q8_kernels cx_q8_kernels_scalar = {
     .avgpool = cx_q8_avgpool_ukernel__scalar,
     .gavgpool = cx_q8_gavgpool_ukernel__scalar,
     .gavgpool_f32 = cx_q8_gavgpool_f32_ukernel__scalar,
+    .dqadd = cx_q8_dqadd_ukernel__scalar,
+    .dqavg = cx_q8_dqavg_ukernel__scalar,
     .l2_kib = 1024, .conv_block_kib = 384,
 };
 
