@@ -479,6 +479,12 @@ t "cortex-bench: --shape 1x3xx4" 2 "" "$CB" model resnet18 --shape 1x3xx4
 t "cortex-bench: --shape 0x3x8x8" 2 "" "$CB" model resnet18 --shape 0x3x8x8
 t "cortex-bench: conv without --kernel" 2 "" "$CB" conv --shape 1x8x8x8 --out 8
 t "cortex-bench: conv --groups 3 of 8" 2 "" "$CB" conv --shape 1x8x8x8 --out 8 --kernel 3x3 --groups 3
+for v in 1x0x2 2x x2 1x2x2x2 -1 2.5; do
+    t "cortex-bench: conv --stride '$v'" 2 "" "$CB" conv --shape 1x3x4x16x16 --out 8 --kernel 3x3x3 --stride "$v"
+done
+t "cortex-bench: conv --pad -1" 2 "" "$CB" conv --shape 1x3x4x16x16 --out 8 --kernel 3x3x3 --pad -1
+t "cortex-bench: conv 2-D shape, 3-D stride" 2 "" "$CB" conv --shape 1x3x16x16 --out 8 --kernel 3x3 --stride 2x1x1
+t "cortex-bench: conv --stride 1x2x2 --pad 1x3x3" 0 "" "$CB" conv --shape 1x3x4x16x16 --out 8 --kernel 3x7x7 --stride 1x2x2 --pad 1x3x3 --iters 1 --warmup 0 --no-peak
 t "cortex-bench: conv --preset list" 0 "" "$CB" conv --preset list
 t "cortex-bench: conv --preset (one layer)" 0 "" "$CB" conv --preset resnet50/l4.1x1red --iters 1 --warmup 0 --no-peak
 t "cortex-bench: conv --preset bogus" 2 "" "$CB" conv --preset bogus

@@ -20,8 +20,8 @@ static const char USAGE[] =
     "usage: cortex-bench model ARCH|MODEL.ctx [--shape 1x3x224x224] [--threads N] [--iters N] [--int8] [--alpha A]\n"
     "                         [--json]\n"
     "       cortex-bench gemm M N K [--int8] [--threads N] [--iters N] [--json]\n"
-    "       cortex-bench conv --shape NxCxHxW --out K --kernel 3x3 [--stride S] [--pad P] [--groups G]\n"
-    "                         [--int8] [--threads N] [--iters N] [--json]\n"
+    "       cortex-bench conv --shape NxCxHxW|NxCxTxHxW --out K --kernel 3x3|3x7x7 [--stride 2|1x2x2] [--pad 1|1x3x3]\n"
+    "                         [--groups G] [--int8] [--threads N] [--iters N] [--json]\n"
     "       cortex-bench conv --preset SET[/LAYER]|list [--int8] [--threads N] [--iters N] [--json]\n"
     "                         (the conv shapes of resnet50, resnext101_32x8d, r2plus1d_18 at batch 1)\n"
     "       cortex-bench peak [--isa ISA] [--json]   (this CPU's f32 FMA and int8 multiply-add peaks, 1 thread,\n"
@@ -44,7 +44,8 @@ typedef struct bopts {
     int npos;
     int64_t shape[CORTEX_MAX_DIMS];
     int rank;
-    long threads, iters, warmup, out, stride, pad, groups, classes;
+    long threads, iters, warmup, out, groups, classes;
+    int stride[3], stride_rank, pad[3], pad_rank;   /* --stride / --pad: 1..3 values, 0: not given */
     int kernel[3], kernel_rank;
     int json, profile, int8, fp32_stem, cold, no_peak;
     const char *isa, *q8, *preset;
@@ -62,13 +63,34 @@ static int parse_kernel(const char *s, bopts *o)
     return 1;
 }
 
+/* "2", "2x2" or "1x2x2": 1..3 numbers in lo..2^20, x-separated */
+static int parse_axes(const char *s, long lo, int *v)
+{
+    int r = 0;
+    while (*s) {
+        if (r == 3) return 0;
+        long x;
+        char num[24];
+        size_t n = strcspn(s, "xX");
+        if (n == 0 || n >= sizeof num) return 0;
+        memcpy(num, s, n);
+        num[n] = 0;
+        if (!cli_int(num, lo, 1 << 20, &x)) return 0;
+        v[r++] = (int)x;
+        s += n;
+        if (*s) {
+            s++;
+            if (!*s) return 0;   /* trailing x */
+        }
+    }
+    return r;
+}
+
 static int parse(int argc, char **argv, bopts *o)
 {
     o->threads = 1;
     o->iters = 10;
     o->warmup = 2;
-    o->pad = -1;
-    o->stride = 1;
     o->groups = 1;
     o->classes = 1000;
     o->alpha = -1;
@@ -88,8 +110,14 @@ static int parse(int argc, char **argv, bopts *o)
             else if (!strcmp(a, "--iters")) dst = &o->iters;
             else if (!strcmp(a, "--warmup")) { dst = &o->warmup; lo = 0; }
             else if (!strcmp(a, "--out")) dst = &o->out;
-            else if (!strcmp(a, "--stride")) dst = &o->stride;
-            else if (!strcmp(a, "--pad")) { dst = &o->pad; lo = 0; }
+            else if (!strcmp(a, "--stride") || !strcmp(a, "--pad")) {
+                const int is_s = a[2] == 's';
+                int r = parse_axes(v, is_s ? 1 : 0, is_s ? o->stride : o->pad);
+                if (!r) return cli_usage(USAGE, "%s: '%s' is not like %s (1 to 3 numbers, %s)", a, v,
+                                         is_s ? "2 or 1x2x2" : "1 or 1x3x3", is_s ? ">= 1" : ">= 0");
+                *(is_s ? &o->stride_rank : &o->pad_rank) = r;
+                continue;
+            }
             else if (!strcmp(a, "--groups")) dst = &o->groups;
             else if (!strcmp(a, "--classes")) dst = &o->classes;
             else if (!strcmp(a, "--isa")) {
@@ -521,7 +549,7 @@ static int bench_preset(const bopts *o);
 static int bench_conv(const bopts *o)
 {
     if (o->preset) {
-        if (o->rank || o->out || o->kernel_rank || o->stride != 1 || o->pad >= 0 || o->groups != 1)
+        if (o->rank || o->out || o->kernel_rank || o->stride_rank || o->pad_rank || o->groups != 1)
             return cli_usage(USAGE, "--preset gives the shape: no --shape, --out, --kernel, --stride, --pad or --groups");
         return bench_preset(o);
     }
@@ -530,17 +558,27 @@ static int bench_conv(const bopts *o)
     if (!o->kernel_rank) return cli_usage(USAGE, "conv needs --kernel (e.g. 3x3)");
     cx_dims in = { (int)o->shape[0], 1, (int)o->shape[o->rank - 2], (int)o->shape[o->rank - 1], (int)o->shape[1] };
     if (o->rank == 5) in.d = (int)o->shape[2];
+    /* one stride / pad value: every spatial axis (2-D: h, w); two or three:
+     * the last axes (d, h, w), as --kernel */
     cx_conv_geom g;
     for (int i = 0; i < 3; i++) {
         g.k[i] = o->kernel[i];
-        bool active = (o->rank == 5) || i > 0;  /* 2-D: no stride/pad in depth */
-        g.s[i] = active ? (int)o->stride : 1;
-        g.p[i] = active ? (o->pad >= 0 ? (int)o->pad : o->kernel[i] / 2) : 0;
+        const bool active = (o->rank == 5) || i > 0;  /* 2-D: no stride/pad in depth */
+        g.s[i] = 1;
+        g.p[i] = active ? o->kernel[i] / 2 : 0;
         g.dil[i] = 1;
+        if (active && o->stride_rank == 1) g.s[i] = o->stride[0];
+        else if (o->stride_rank > 1 && i >= 3 - o->stride_rank) g.s[i] = o->stride[i - (3 - o->stride_rank)];
+        if (active && o->pad_rank == 1) g.p[i] = o->pad[0];
+        else if (o->pad_rank > 1 && i >= 3 - o->pad_rank) g.p[i] = o->pad[i - (3 - o->pad_rank)];
     }
-    char name[160];
-    snprintf(name, sizeof name, "%dx%dx%dx%d->%ld k%dx%dx%d s%ld g%ld", in.n, in.c, in.h, in.w, o->out, g.k[0], g.k[1],
-             g.k[2], o->stride, o->groups);
+    if (o->rank == 4 && (g.s[0] != 1 || g.p[0] != 0 || g.k[0] != 1))
+        return cli_usage(USAGE, "a 2-D --shape takes a 2-D --kernel, --stride and --pad (or 1 in depth)");
+    char name[200], shape[64];
+    if (o->rank == 5) snprintf(shape, sizeof shape, "%dx%dx%dx%dx%d", in.n, in.c, in.d, in.h, in.w);
+    else snprintf(shape, sizeof shape, "%dx%dx%dx%d", in.n, in.c, in.h, in.w);
+    snprintf(name, sizeof name, "%s->%ld k%dx%dx%d s%dx%dx%d p%dx%dx%d g%ld", shape, o->out, g.k[0], g.k[1], g.k[2],
+             g.s[0], g.s[1], g.s[2], g.p[0], g.p[1], g.p[2], o->groups);
     if (o->int8) return bench_qconv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
     return bench_conv_layer(o, "conv", name, in, (int)o->out, (int)o->groups, &g);
 }
