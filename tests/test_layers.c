@@ -340,7 +340,9 @@ START_TEST(pool_cases)
         { { 2, 2, 2 }, { 2, 2, 2 }, { 0, 0, 0 }, true, false },   /* 3-D */
         { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 0, 0 }, true, false },   /* ceil drops a window starting past the input */
     };
-    const cx_dims ins[] = { { 1, 1, 7, 7, 5 }, { 2, 1, 6, 9, 3 }, { 1, 3, 5, 5, 4 }, { 1, 1, 1, 1, 2 }, { 1, 2, 2, 3, 17 } };
+    /* channels: below, at and past the max pool's 64-channel register block */
+    const cx_dims ins[] = { { 1, 1, 7, 7, 5 }, { 2, 1, 6, 9, 3 }, { 1, 3, 5, 5, 4 }, { 1, 1, 1, 1, 2 }, { 1, 2, 2, 3, 17 },
+                            { 1, 1, 9, 8, 64 }, { 1, 2, 7, 6, 100 }, { 1, 1, 5, 5, 128 } };
     for (size_t i = 0; i < sizeof P / sizeof P[0]; i++)
         for (size_t j = 0; j < sizeof ins / sizeof ins[0]; j++)
             for (int is_max = 0; is_max < 2; is_max++) {
