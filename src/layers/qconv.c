@@ -232,6 +232,28 @@ static inline void qrow_taps(const qconv_job *j, size_t m, const uint8_t **base,
 
 CX_DEFINE_TILE_TAPS(tile_taps_u8, row_taps_u8, uint8_t)
 
+/* n bytes from src to dst in fixed-size, possibly overlapping chunks: the
+ * runs copied here are a few dozen bytes (a 7-pixel row of 3 channels is 21),
+ * where a memcpy call cost more than the copy (perf on the int8 3x7x7 video
+ * stem: 40 % of the layer in the gather, 12 % in memmove itself). Never reads
+ * or writes outside [src, src + n) / [dst, dst + n). */
+static inline void copy_run(uint8_t *restrict dst, const uint8_t *restrict src, size_t n)
+{
+    if (n >= 16) {
+        size_t i = 0;
+        for (; i + 16 <= n; i += 16) memcpy(dst + i, src + i, 16);
+        if (i < n) memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++) dst[i] = src[i];
+    }
+}
+
 /* The im2col row of output pixel m when the conv's input channels are one
  * packed group (pg == 1): per (kd, kh) input row, the kw taps are one
  * contiguous span of the input row (dilation 1), clipped at the borders and
@@ -240,7 +262,7 @@ static void im2col_row(const qconv_job *j, size_t m, uint8_t *r)
 {
     const cx_qconv *c = j->c;
     const cx_dims o = j->out, in = j->in;
-    const size_t C = (size_t)in.c, KW = (size_t)c->g.k[2];
+    const size_t C = (size_t)in.c, KW = (size_t)c->g.k[2], RUN = KW * C;
     const uint8_t zp = (uint8_t)c->a_zp;
     size_t ow = m % (size_t)o.w, q = m / (size_t)o.w;
     size_t oh = q % (size_t)o.h;
@@ -249,24 +271,36 @@ static void im2col_row(const qconv_job *j, size_t m, uint8_t *r)
     const long d0 = (long)od * c->g.s[0] - c->g.p[0], h0 = (long)oh * c->g.s[1] - c->g.p[1],
                w0 = (long)ow * c->g.s[2] - c->g.p[2];
     const uint8_t *img = j->x + (size_t)n * in.d * in.h * in.w * C;
+    const long KD = c->g.k[0], KH = c->g.k[1], dd = c->g.dil[0], dh = c->g.dil[1];
+    const size_t row_bytes = (size_t)in.w * C, plane = (size_t)in.h * row_bytes;
+    if (c->g.dil[2] == 1 && w0 >= 0 && w0 + (long)KW <= in.w && d0 >= 0 && d0 + (KD - 1) * dd < in.d && h0 >= 0 &&
+        h0 + (KH - 1) * dh < in.h) {
+        /* the whole window inside the input (most pixels): one run per (kd, kh) */
+        const uint8_t *pd = img + (size_t)d0 * plane + (size_t)h0 * row_bytes + (size_t)w0 * C;
+        for (long kd = 0; kd < KD; kd++, pd += (size_t)dd * plane) {
+            const uint8_t *ph = pd;
+            for (long kh = 0; kh < KH; kh++, ph += (size_t)dh * row_bytes, r += RUN) copy_run(r, ph, RUN);
+        }
+        return;
+    }
     for (int kd = 0; kd < c->g.k[0]; kd++) {
         const long id = d0 + (long)kd * c->g.dil[0];
-        for (int kh = 0; kh < c->g.k[1]; kh++, r += KW * C) {
+        for (int kh = 0; kh < c->g.k[1]; kh++, r += RUN) {
             const long ih = h0 + (long)kh * c->g.dil[1];
-            if (id < 0 || id >= in.d || ih < 0 || ih >= in.h) { memset(r, zp, KW * C); continue; }
-            const uint8_t *row = img + (((size_t)id * in.h + (size_t)ih) * in.w) * C;
+            if (id < 0 || id >= in.d || ih < 0 || ih >= in.h) { memset(r, zp, RUN); continue; }
+            const uint8_t *row = img + ((size_t)id * in.h + (size_t)ih) * row_bytes;
             if (c->g.dil[2] == 1) {
                 long a = w0 < 0 ? -w0 : 0, b = (long)in.w - w0;   /* valid kw in [a, b) */
                 b = b > (long)KW ? (long)KW : b;
-                if (a >= b) { memset(r, zp, KW * C); continue; }
+                if (a >= b) { memset(r, zp, RUN); continue; }
                 if (a > 0) memset(r, zp, (size_t)a * C);
-                memcpy(r + (size_t)a * C, row + (size_t)(w0 + a) * C, (size_t)(b - a) * C);
+                copy_run(r + (size_t)a * C, row + (size_t)(w0 + a) * C, (size_t)(b - a) * C);
                 if ((size_t)b < KW) memset(r + (size_t)b * C, zp, (KW - (size_t)b) * C);
             } else {
                 for (size_t kw = 0; kw < KW; kw++) {
                     const long iw = w0 + (long)kw * c->g.dil[2];
                     if (iw < 0 || iw >= in.w) memset(r + kw * C, zp, C);
-                    else memcpy(r + kw * C, row + (size_t)iw * C, C);
+                    else copy_run(r + kw * C, row + (size_t)iw * C, C);
                 }
             }
         }
@@ -324,7 +358,7 @@ static void qigemm_task(void *arg, size_t task, int worker)
                         /* consecutive taps that are consecutive pixels (groups == 1): one copy */
                         if (c->pg == 1)
                             while (t + run < ks && base[(t + run) * MR + i] == src + run * kc) run++;
-                        memcpy(r + t * kc, src + choff, run * kc);
+                        copy_run(r + t * kc, src + choff, run * kc);
                     } else {
                         while (t + run < ks && !base[(t + run) * MR + i]) run++;
                         memset(r + t * kc, zp, run * kc);
