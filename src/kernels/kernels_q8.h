@@ -273,6 +273,10 @@ void cx_q8_gavgpool_ukernel__scalar(size_t rows, size_t channels, size_t stride,
                                     uint8_t *out, const cx_q8_pool_params *p);
 void cx_q8_gavgpool_f32_ukernel__scalar(size_t rows, size_t channels, size_t stride, const uint8_t *in,
                                         float *out, const cx_q8_pool_params *p);
+void cx_u8_maxpool_ukernel__avx2(size_t channels, size_t ks, const uint8_t *const *in, uint8_t *out, uint8_t ymin,
+                                 uint8_t ymax);
+void cx_u8_maxpool_ukernel__avx512(size_t channels, size_t ks, const uint8_t *const *in, uint8_t *out, uint8_t ymin,
+                                   uint8_t ymax);
 void cx_q8_dqadd_ukernel__scalar(size_t n, const uint8_t *a, const uint8_t *b, uint8_t *y, const cx_q8_dq_params *p);
 void cx_q8_dqavg_ukernel__scalar(size_t n, size_t ks, const uint8_t *const *in, uint8_t *y, const cx_q8_dq_params *p);
 void cx_q8_dqadd_ukernel__avx2(size_t n, const uint8_t *a, const uint8_t *b, uint8_t *y, const cx_q8_dq_params *p);
