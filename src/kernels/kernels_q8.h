@@ -254,7 +254,17 @@ size_t cx_q8_gemm_pack_weights(size_t n, size_t kc, size_t ks, size_t nr, int32_
                                const int8_t *w, const int32_t *bias, const float *scale,
                                uint8_t a_zp, void *out);
 
-static inline size_t cx_q8_dwconv_packed_size(size_t channels, size_t ks) { return channels * (8 + ks); }
+/* Packed depthwise weights: bias', scales and tap-major weights (the layout
+ * above), then for the VNNI kernel the same weights of every whole block of
+ * 64 channels again, per group of 4 taps, as 4 vectors of 64 bytes: byte q of
+ * dword i of 128-bit lane k of vector j is w[tap 4g + q][channel 64b + 16k +
+ * 4j + i] (0 past the last tap), the order vpunpck{l,h}bw + vpunpck{l,h}wd
+ * give four taps' activations. */
+static inline size_t cx_q8_dwconv_vnni_offset(size_t channels, size_t ks) { return channels * (8 + ks); }
+static inline size_t cx_q8_dwconv_packed_size(size_t channels, size_t ks)
+{
+    return channels * (8 + ks) + channels / 64 * ((ks + 3) / 4) * 256;
+}
 /* w: (channels, ks) s8 (PyTorch depthwise order), bias: channels int32 or NULL. */
 void cx_q8_dwconv_pack_weights(size_t channels, size_t ks, const int8_t *w, const int32_t *bias,
                                const float *scale, uint8_t a_zp, void *out);
@@ -273,6 +283,8 @@ void cx_q8_gavgpool_ukernel__scalar(size_t rows, size_t channels, size_t stride,
                                     uint8_t *out, const cx_q8_pool_params *p);
 void cx_q8_gavgpool_f32_ukernel__scalar(size_t rows, size_t channels, size_t stride, const uint8_t *in,
                                         float *out, const cx_q8_pool_params *p);
+void cx_q8_dwconv_ukernel__avx512vnni(size_t channels, size_t ks, const uint8_t *const *in, const void *w,
+                                      uint8_t *out, const cx_q8_params *p);
 void cx_u8_maxpool_ukernel__avx2(size_t channels, size_t ks, const uint8_t *const *in, uint8_t *out, uint8_t ymin,
                                  uint8_t ymax);
 void cx_u8_maxpool_ukernel__avx512(size_t channels, size_t ks, const uint8_t *const *in, uint8_t *out, uint8_t ymin,

@@ -68,4 +68,16 @@ void cx_q8_dwconv_pack_weights(size_t channels, size_t ks, const int8_t *w, cons
         memcpy(o + 4 * c, &b, 4);
         memcpy(o + 4 * (channels + c), &scale[c], 4);
     }
+    /* the VNNI copy of whole 64-channel blocks (kernels_q8.h) */
+    int8_t *v = (int8_t *)(o + cx_q8_dwconv_vnni_offset(channels, ks));
+    const size_t ng = (ks + 3) / 4;
+    for (size_t b = 0; b < channels / 64; b++)
+        for (size_t g = 0; g < ng; g++)
+            for (size_t j = 0; j < 4; j++)
+                for (size_t k = 0; k < 4; k++)
+                    for (size_t i = 0; i < 4; i++)
+                        for (size_t q = 0; q < 4; q++) {
+                            const size_t t = 4 * g + q, c = 64 * b + 16 * k + 4 * j + i;
+                            *v++ = t < ks ? w[c * ks + t] : 0;
+                        }
 }
