@@ -151,6 +151,8 @@ START_TEST(qconv_matches_reference)
         { "depthwise 3x3",      2, 1, 7, 6, 40, 40, 40, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, true, 11, 0, 5, 0 },
         { "depthwise 3x3x3 wide", 1, 3, 5, 19, 24, 24, 24, {3,3,3}, {1,1,2}, {1,1,1}, 127, true, false, 9, 0, 0, 0 },
         { "depthwise dil 2",    1, 1, 6, 21, 16, 16, 16, {1,3,3}, {1,1,1}, {0,2,2}, 127, false, true, 3, 7, 20, 2 },
+        /* a whole 64-channel block (the VNNI kernel's interleaved weights) and a tail of 16 */
+        { "depthwise 3x3x3 80 ch", 1, 3, 5, 6, 80, 80, 80, {3,3,3}, {1,1,1}, {1,1,1}, 127, true, true, 9, 3, 7, 0 },
         { "3-D 3x3x3",          1, 4, 5, 6, 8, 12, 1, {3,3,3}, {1,1,1}, {1,1,1}, 64, true, false, 2, 0, 0, 0 },
         { "full-range weights", 1, 1, 6, 7, 40, 48, 1, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, false, 4, 0, 0, 0 },
         { "pointwise full w",   1, 1, 5, 5, 64, 64, 1, {1,1,1}, {1,1,1}, {0,0,0}, 127, false, true, 0, 60, 200, 0 },
