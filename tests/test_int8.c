@@ -154,6 +154,9 @@ START_TEST(qconv_matches_reference)
         /* a whole 64-channel block (the VNNI kernel's interleaved weights) and a tail of 16 */
         { "depthwise 3x3x3 80 ch", 1, 3, 5, 6, 80, 80, 80, {3,3,3}, {1,1,1}, {1,1,1}, 127, true, true, 9, 3, 7, 0 },
         { "3-D 3x3x3",          1, 4, 5, 6, 8, 12, 1, {3,3,3}, {1,1,1}, {1,1,1}, 64, true, false, 2, 0, 0, 0 },
+        /* temporal 3x1x1 (R(2+1)D), 35 pixels a frame */
+        { "temporal 3x1x1",     2, 6, 5, 7, 24, 40, 1, {3,1,1}, {1,1,1}, {1,0,0}, 64, true, true, 5, 3, 9, 0 },
+        { "temporal 3x1x1 s2",  1, 7, 3, 4, 16, 20, 1, {3,1,1}, {2,1,1}, {1,0,0}, 127, false, false, 200, 90, 0, 0 },
         { "full-range weights", 1, 1, 6, 7, 40, 48, 1, {1,3,3}, {1,1,1}, {0,1,1}, 127, true, false, 4, 0, 0, 0 },
         { "pointwise full w",   1, 1, 5, 5, 64, 64, 1, {1,1,1}, {1,1,1}, {0,0,0}, 127, false, true, 0, 60, 200, 0 },
         { "dilated im2col",     1, 1, 11, 10, 4, 24, 1, {1,3,3}, {1,1,1}, {0,2,2}, 64, true, false, 7, 0, 0, 2 },
