@@ -1,7 +1,8 @@
 /* AVX2 int8 kernel tables. "avx2": vpmaddubsw GEMM (7-bit weights, wmax 64),
  * the default. "avx2exact": vpmaddwd GEMM exact for all s8 weights (wmax 127),
  * slower; for models whose accuracy suffers from 7-bit weights. Both use the
- * exact depthwise kernel; pooling uses the portable kernels. */
+ * exact depthwise kernel, the AVX2 u8 max pool and dequantized elementwise
+ * kernels; average and global pooling use the portable kernels. */
 #include "kernels/kernels_q8.h"
 
 const cx_q8_kernels cx_q8_kernels_avx2 = {

@@ -1,5 +1,8 @@
 /* AVX-512 int8 kernel tables: "avx512" (AVX-512BW vpmaddubsw, 7-bit weights,
- * wmax 64) and "avx512vnni" (vpdpbusd, full s8 weights). */
+ * wmax 64) and "avx512vnni" (vpdpbusd, full s8 weights; its depthwise kernel
+ * takes four taps per vpdpbusd). Both use the AVX-512BW u8 max pool and
+ * dequantized elementwise kernels; average and global pooling use the
+ * portable kernels. */
 #include "kernels/kernels_q8.h"
 
 const cx_q8_kernels cx_q8_kernels_avx512 = {
