@@ -73,6 +73,24 @@ typedef struct cx_pool_desc {
     bool ceil_mode, count_include_pad;
 } cx_pool_desc;
 cortex_status cx_pool_out_dims(const cx_pool_desc *p, cx_dims in, cx_dims *out);
+/* The input window of output pixel (od, oh, ow): taps [s[a], e[a]) along d, h,
+ * w, clipped to the input (padding never a tap). Returns the average's
+ * divisor: with count_include_pad the window clipped to the padded extent,
+ * else the taps (PyTorch's). Shared by the f32 and u8 pools. */
+static inline long cx_pool_window(const cx_pool_desc *p, cx_dims in, int od, int oh, int ow, int s[3], int e[3])
+{
+    const int o3[3] = { od, oh, ow }, i3[3] = { in.d, in.h, in.w };
+    long pad_n = 1, n = 1;
+    for (int a = 0; a < 3; a++) {
+        const int s0 = o3[a] * p->s[a] - p->p[a];
+        const int e0 = CX_MIN(s0 + p->k[a], i3[a] + p->p[a]);
+        s[a] = CX_MAX(s0, 0);
+        e[a] = CX_MIN(e0, i3[a]);
+        pad_n *= e0 - s0;
+        n *= e[a] - s[a];
+    }
+    return p->count_include_pad ? pad_n : n;
+}
 void cx_maxpool_run(const cx_pool_desc *p, cx_dims in, const float *x, cx_dims out, float *y, cortex_pool *pool);
 void cx_avgpool_run(const cx_pool_desc *p, cx_dims in, const float *x, cx_dims out, float *y, cortex_pool *pool);
 /* Adaptive average pooling to 1x1x1: y[n][c] = mean over d, h, w. */

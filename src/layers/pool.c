@@ -64,15 +64,8 @@ CX_POOL_CLONES static void pool_row(void *arg, size_t row, int worker)
     size_t od = r % (size_t)out.d, n = r / (size_t)out.d;
     for (int ow = 0; ow < out.w; ow++) {
         float *restrict yp = j->y + (row * (size_t)out.w + (size_t)ow) * C;
-        /* window in padded coordinates, clipped to the padded extent (count_include_pad divisor) */
-        int s0[3], e0[3], s1[3], e1[3];
-        const int o3[3] = { (int)od, (int)oh, ow }, i3[3] = { in.d, in.h, in.w };
-        for (int a = 0; a < 3; a++) {
-            s0[a] = o3[a] * p->s[a] - p->p[a];
-            e0[a] = CX_MIN(s0[a] + p->k[a], i3[a] + p->p[a]);
-            s1[a] = CX_MAX(s0[a], 0);
-            e1[a] = CX_MIN(e0[a], i3[a]);
-        }
+        int s1[3], e1[3];
+        const long cnt = cx_pool_window(p, in, (int)od, (int)oh, ow, s1, e1);
         if (j->is_max) for (size_t c = 0; c < C; c++) yp[c] = -INFINITY;
         else memset(yp, 0, C * sizeof(float));
         for (int d = s1[0]; d < e1[0]; d++)
@@ -85,10 +78,7 @@ CX_POOL_CLONES static void pool_row(void *arg, size_t row, int worker)
                         for (size_t c = 0; c < C; c++) yp[c] += xp[c];
                 }
         if (!j->is_max) {
-            long cnt = p->count_include_pad
-                ? (long)(e0[0] - s0[0]) * (e0[1] - s0[1]) * (e0[2] - s0[2])
-                : (long)(e1[0] - s1[0]) * (e1[1] - s1[1]) * (e1[2] - s1[2]);
-            float inv = cnt > 0 ? 1.0f / (float)cnt : 0.0f;
+            const float inv = cnt > 0 ? 1.0f / (float)cnt : 0.0f;
             for (size_t c = 0; c < C; c++) yp[c] *= inv;
         }
     }

@@ -483,17 +483,8 @@ static void qmaxpool_row(void *arg, size_t row, int worker)
     size_t od = r % (size_t)out.d, n = r / (size_t)out.d;
     for (int ow = 0; ow < out.w; ow++) {
         int s1[3], e1[3];
-        const int o3[3] = { (int)od, (int)oh, ow }, i3[3] = { in.d, in.h, in.w };
-        for (int a = 0; a < 3; a++) {
-            int s0 = o3[a] * p->s[a] - p->p[a];
-            s1[a] = CX_MAX(s0, 0);
-            e1[a] = CX_MIN(s0 + p->k[a], i3[a]);
-        }
-        size_t nt = 0;
-        for (int d = s1[0]; d < e1[0]; d++)
-            for (int h = s1[1]; h < e1[1]; h++)
-                for (int w = s1[2]; w < e1[2] && nt < CX_QPOOL_MAX_TAPS; w++)
-                    taps[nt++] = j->x + ((((size_t)n * in.d + d) * in.h + h) * in.w + w) * C;
+        cx_pool_window(p, in, (int)od, (int)oh, ow, s1, e1);
+        const size_t nt = cx_qpool_taps(in, j->x, n, s1, e1, taps);
         uint8_t *yp = j->y + (row * (size_t)out.w + (size_t)ow) * C;
         if (nt == 0) { memset(yp, 0, C); continue; } /* cannot happen for valid pool dims */
         j->qk->maxpool(C, nt, taps, yp, 0, 255);

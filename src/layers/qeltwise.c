@@ -69,23 +69,10 @@ static void qavg_row(void *arg, size_t row, int worker)
     const uint8_t *taps[CX_QPOOL_MAX_TAPS];
     cx_q8_dq_params q = j->q;
     for (int ow = 0; ow < out.w; ow++) {
-        int s0[3], e0[3], s1[3], e1[3];
-        const int o3[3] = { (int)od, (int)oh, ow }, i3[3] = { in.d, in.h, in.w };
-        for (int a = 0; a < 3; a++) {
-            s0[a] = o3[a] * p->s[a] - p->p[a];
-            e0[a] = CX_MIN(s0[a] + p->k[a], i3[a] + p->p[a]);
-            s1[a] = CX_MAX(s0[a], 0);
-            e1[a] = CX_MIN(e0[a], i3[a]);
-        }
-        const long cnt = p->count_include_pad
-            ? (long)(e0[0] - s0[0]) * (e0[1] - s0[1]) * (e0[2] - s0[2])
-            : (long)(e1[0] - s1[0]) * (e1[1] - s1[1]) * (e1[2] - s1[2]);
+        int s1[3], e1[3];
+        const long cnt = cx_pool_window(p, in, (int)od, (int)oh, ow, s1, e1);
         q.inv_n = cnt > 0 ? 1.0f / (float)cnt : 0.0f;
-        size_t nt = 0;
-        for (int d = s1[0]; d < e1[0]; d++)
-            for (int h = s1[1]; h < e1[1]; h++)
-                for (int w = s1[2]; w < e1[2] && nt < CX_QPOOL_MAX_TAPS; w++)
-                    taps[nt++] = j->x + ((((size_t)n * in.d + d) * in.h + h) * in.w + w) * C;
+        const size_t nt = cx_qpool_taps(in, j->x, n, s1, e1, taps);
         j->qk->dqavg(C, nt, taps, j->y + (row * (size_t)out.w + (size_t)ow) * C, &q);
     }
 }

@@ -85,6 +85,19 @@ void cx_qconv_export(const cx_qconv *c, const cx_qconv_desc *d, int8_t *w_used, 
 /* Max pooling on u8 (PyTorch semantics: padding never wins). Pool windows of
  * more than CX_QPOOL_MAX_TAPS taps are not supported (the builder keeps them f32). */
 #define CX_QPOOL_MAX_TAPS 512
+/* The taps of a pool window (cx_pool_window) of clip n, in (d, h, w) order,
+ * at most CX_QPOOL_MAX_TAPS; returns their number. */
+static inline size_t cx_qpool_taps(cx_dims in, const uint8_t *x, size_t n, const int s[3], const int e[3],
+                                   const uint8_t **taps)
+{
+    const size_t C = (size_t)in.c;
+    size_t nt = 0;
+    for (int d = s[0]; d < e[0]; d++)
+        for (int h = s[1]; h < e[1]; h++)
+            for (int w = s[2]; w < e[2] && nt < CX_QPOOL_MAX_TAPS; w++)
+                taps[nt++] = x + ((((size_t)n * in.d + d) * in.h + h) * in.w + w) * C;
+    return nt;
+}
 void cx_qmaxpool_run(const cx_pool_desc *p, cx_dims in, const uint8_t *x, cx_dims out, uint8_t *y,
                      const cx_q8_kernels *qk, cortex_pool *pool);
 /* Global average to float: y[n][c] = a_scale * (mean_s x[n][s][c] - a_zp). */
