@@ -539,24 +539,15 @@ int cx_b_upadd(cx_builder *b, int x, int low, const char *name, bool relu)
         }
         if (!cx_b_ok(b)) return -1;
     }
-    if (q) {
-        int zq = cx_graph_add_qvalue(b->g, c, sc, zp);
-        if (zq < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
-        cx_node *n = cx_graph_add_node(b->g, CX_OP_QUP2ADD, name);
-        if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
-        n->in = x;
-        n->in2 = low;
-        n->out = zq;
-        n->relu = relu;
-        return zq;
-    }
-    int z = cx_graph_add_value(b->g, c);
+    int z = q ? cx_graph_add_qvalue(b->g, c, sc, zp) : cx_graph_add_value(b->g, c);
     if (z < 0) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     if (b->mode == CX_BUILD_CONVERT) return z;
-    char akey[320];
-    act_key(akey, sizeof akey, name);
-    note_f32(b, z, akey);
-    cx_node *n = cx_graph_add_node(b->g, CX_OP_UP2ADD, name);
+    if (!q) {
+        char akey[320];
+        act_key(akey, sizeof akey, name);
+        note_f32(b, z, akey);
+    }
+    cx_node *n = cx_graph_add_node(b->g, q ? CX_OP_QUP2ADD : CX_OP_UP2ADD, name);
     if (!n) return cx_b_fail(b, CORTEX_ERR_NOMEM, "out of memory");
     n->in = x;
     n->in2 = low;
