@@ -259,8 +259,8 @@ START_TEST(quantize_dequantize_runs)
                     cx_quantize_run(n, x, scales[si], zps[zi], q, th ? pool : NULL);
                     const float inv = 1.0f / scales[si];
                     for (size_t i = 0; i < n; i++)
-                        ck_assert_msg(q[i] == cx_quantize1(x[i], inv, zps[zi]), "quantize n %zu x[%zu] = %g: %d vs %d", n, i,
-                                      x[i], q[i], cx_quantize1(x[i], inv, zps[zi]));
+                        ck_assert_msg(q[i] == cx_q8_quantize1(x[i], inv, zps[zi]), "quantize n %zu x[%zu] = %g: %d vs %d", n, i,
+                                      x[i], q[i], cx_q8_quantize1(x[i], inv, zps[zi]));
                     for (size_t i = n; i < n + 64; i++) ck_assert_msg(q[i] == 0xA5, "quantize wrote past the end");
                     for (size_t i = 0; i < n + 8; i++) d[i] = 12345.0f;
                     cx_dequantize_run(n, q, scales[si], zps[zi], d, th ? pool : NULL);

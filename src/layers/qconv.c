@@ -524,12 +524,12 @@ void cx_qgap_f32_run(cx_dims in, const uint8_t *x, float a_scale, int32_t a_zp, 
 #define QCHUNK 16384
 typedef struct qcvt_job { size_t n; const void *x; void *y; float scale; int32_t zp; } qcvt_job;
 
-/* cx_quantize1 / (x - zp) * scale over a chunk: restrict and locals so that
+/* cx_q8_quantize1 / (x - zp) * scale over a chunk: restrict and locals so that
  * they vectorise (the per-element form through the job pointer did not:
  * octresnet50's 87 QUANTIZEs took 12.3 of 33 ms at 1 thread) */
 CX_VECTORIZE static void quant_chunk(size_t n, const float *restrict x, uint8_t *restrict y, float inv, int32_t zp)
 {
-    for (size_t k = 0; k < n; k++) y[k] = cx_quantize1(x[k], inv, zp);
+    for (size_t k = 0; k < n; k++) y[k] = cx_q8_quantize1(x[k], inv, zp);
 }
 
 CX_VECTORIZE static void dequant_chunk(size_t n, const uint8_t *restrict x, float *restrict y, float scale, int32_t zp)

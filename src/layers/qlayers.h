@@ -103,7 +103,8 @@ void cx_qmaxpool_run(const cx_pool_desc *p, cx_dims in, const uint8_t *x, cx_dim
 /* Global average to float: y[n][c] = a_scale * (mean_s x[n][s][c] - a_zp). */
 void cx_qgap_f32_run(cx_dims in, const uint8_t *x, float a_scale, int32_t a_zp, float *y,
                      const cx_q8_kernels *qk, cortex_pool *pool);
-/* y = clamp(rint(x * (1/scale)) + zp, 0, 255) (n elements); rint: half to even; NaN -> 0. */
+/* y = cx_q8_quantize1(x, 1/scale, zp) (kernels_q8.h): clamp(rint(x / scale) + zp, 0, 255), rint half to
+ * even, NaN -> 0 (n elements). */
 void cx_quantize_run(size_t n, const float *x, float scale, int32_t zp, uint8_t *y, cortex_pool *pool);
 /* y = scale * (x - zp) */
 void cx_dequantize_run(size_t n, const uint8_t *x, float scale, int32_t zp, float *y, cortex_pool *pool);
@@ -119,9 +120,4 @@ void cx_qup2add_run(cx_dims out, const uint8_t *a, float a_scale, int32_t a_zp, 
 void cx_qavgpool_run(const cx_pool_desc *p, cx_dims in, const uint8_t *x, float x_scale, int32_t x_zp,
                      cx_dims out, uint8_t *y, float y_scale, int32_t y_zp, const cx_q8_kernels *qk,
                      cortex_pool *pool);
-/* The one-element quantization used by cx_quantize_run. */
-static inline uint8_t cx_quantize1(float x, float inv_scale, int32_t zp)
-{
-    return cx_q8_quantize1(x, inv_scale, zp);
-}
 #endif
